@@ -1,0 +1,1 @@
+"""sem_sionna.data"""
