@@ -160,7 +160,7 @@ def test_transport_block_crc_flags_failures_under_xla():
 def test_transport_block_rejects_oversized_payload():
     tb_size = transport_block_size(1024, 0.5, 2)
     with pytest.raises(ValueError, match="target_tb_size"):
-        TBEncoder(tb_size + 64, 1024, 0.5, 2)
+        TBEncoder(2 * tb_size, 1024, 0.5, 2)
     with pytest.raises(ValueError, match="num_coded_bits"):
         TBEncoder(100, 1025, 0.5, 2)
     with pytest.raises(ValueError, match="target_coderate"):
