@@ -76,6 +76,9 @@ class TBEncoder(keras.layers.Layer):
         if not 0.0 < float(target_coderate) < 1.0:
             raise ValueError(f"`target_coderate` must lie in (0, 1), got {target_coderate!r}")
         self.target_coderate = float(target_coderate)
+        if self.target_tb_size >= self.num_coded_bits:
+            raise ValueError(f"`target_tb_size` must be smaller than `num_coded_bits`, got "
+                             f"{target_tb_size} and {num_coded_bits}")
         if self.num_coded_bits % self.num_bits_per_symbol:
             raise ValueError("`num_coded_bits` must be a multiple of `num_bits_per_symbol`, got "
                              f"{num_coded_bits} and {num_bits_per_symbol}")
@@ -84,7 +87,7 @@ class TBEncoder(keras.layers.Layer):
             with contextlib.redirect_stdout(io.StringIO()):
                 self._encoder = _SionnaTBEncoder(self.target_tb_size, self.num_coded_bits,
                                                  self.target_coderate, self.num_bits_per_symbol)
-        except (AssertionError, ValueError) as err:
+        except (AssertionError, ValueError, tf.errors.InvalidArgumentError) as err:
             raise ValueError("no 5G transport block for target_tb_size="
                              f"{target_tb_size}, num_coded_bits={num_coded_bits}, "
                              f"target_coderate={target_coderate}: {err}") from None
