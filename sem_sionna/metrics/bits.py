@@ -1,0 +1,87 @@
+"""Bit and block error rates, overall and per reliability level.
+
+Bits are hard decisions in {0, 1} (any real or integer dtype); a bit is in error
+when ``bits != bits_hat``. Rates are computed in float64 so that long sweeps
+(1e9 bits) count exactly, as Sionna's ``compute_ber`` does.
+"""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import tensorflow as tf
+
+__all__ = ["ber", "bler", "per_level_ber"]
+
+
+def _errors(bits, bits_hat) -> tf.Tensor:
+    bits = tf.cast(tf.convert_to_tensor(bits), tf.float32)
+    bits_hat = tf.cast(tf.convert_to_tensor(bits_hat), tf.float32)
+    if bits.shape.rank is not None and bits.shape.rank < 1:
+        raise ValueError(f"`bits` must have at least one axis, got shape {bits.shape}")
+    if not bits.shape.is_compatible_with(bits_hat.shape):
+        raise ValueError(f"`bits_hat` must have the shape of `bits` {bits.shape}, "
+                         f"got {bits_hat.shape}")
+    return tf.not_equal(bits, bits_hat)
+
+
+def ber(bits, bits_hat) -> tf.Tensor:
+    """Bit error rate over all bits.
+
+    Input
+    -----
+    bits : [..., n], {0, 1} -- transmitted bits.
+    bits_hat : [..., n], {0, 1} -- hard decisions.
+
+    Output
+    ------
+    ber : [], tf.float64 -- fraction of bits in error.
+    """
+    return tf.reduce_mean(tf.cast(_errors(bits, bits_hat), tf.float64))
+
+
+def bler(bits, bits_hat) -> tf.Tensor:
+    """Block error rate; a block is the last axis and is in error if any bit is.
+
+    Input
+    -----
+    bits : [..., n], {0, 1} -- transmitted blocks of ``n`` bits.
+    bits_hat : [..., n], {0, 1} -- hard decisions.
+
+    Output
+    ------
+    bler : [], tf.float64 -- fraction of blocks with at least one bit error.
+    """
+    block_err = tf.reduce_any(_errors(bits, bits_hat), axis=-1)
+    return tf.reduce_mean(tf.cast(block_err, tf.float64))
+
+
+def per_level_ber(bits, bits_hat, num_levels: int) -> tf.Tensor:
+    """Bit error rate of each reliability level.
+
+    The last axis (``M`` bits) holds ``num_levels`` contiguous, equal groups of
+    ``M / num_levels`` bits: level 0 is ``bits[..., :M/N]``, level 1 the next group,
+    and so on (the layout of a multi-level interface, level 0 first).
+
+    Input
+    -----
+    bits : [..., M], {0, 1} -- transmitted bits, ``M`` a multiple of ``num_levels``.
+    bits_hat : [..., M], {0, 1} -- hard decisions.
+    num_levels : int -- number of levels ``N``.
+
+    Output
+    ------
+    ber : [num_levels], tf.float64 -- BER of each level over all leading axes.
+    """
+    if isinstance(num_levels, (bool, np.bool_)) or not isinstance(num_levels, numbers.Integral) \
+            or num_levels < 1:
+        raise ValueError(f"`num_levels` must be a positive integer, got {num_levels!r}")
+    err = _errors(bits, bits_hat)
+    m = err.shape[-1]
+    if m is None:
+        raise ValueError("the last axis of `bits` must be known statically")
+    if m % num_levels:
+        raise ValueError(f"the last axis of `bits` ({m} bits) must be a multiple of "
+                         f"`num_levels`, got num_levels={num_levels}")
+    err = tf.reshape(tf.cast(err, tf.float64), [-1, num_levels, m // num_levels])
+    return tf.reduce_mean(err, axis=[0, 2])
