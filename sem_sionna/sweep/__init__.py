@@ -13,7 +13,8 @@
 """
 from .cli import PROFILES, merge, merge_main, parse_args, parse_shard
 from .errors import NumericalError
-from .io import atomic_write_json, atomic_write_text, format_value, read_csv
+from .io import (atomic_write, atomic_write_json, atomic_write_text, format_value,
+                 read_csv)
 from .log import configure_logging, logger
 from .record import RunRecord
 from .runner import SweepRunner, grid, point_key
@@ -32,6 +33,7 @@ __all__ = [
     "point_key",
     "read_csv",
     "format_value",
+    "atomic_write",
     "atomic_write_text",
     "atomic_write_json",
     "derive_seed",
