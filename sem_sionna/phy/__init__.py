@@ -2,6 +2,10 @@
 from sem_sionna.phy.channel import AWGN, BSC
 from sem_sionna.phy.ldpc import LDPCDecoder, LDPCEncoder
 from sem_sionna.phy.mapping import QAMDemapper, QAMMapper
+from sem_sionna.phy.mimo import MIMO_MODELS, MIMOChannel
+from sem_sionna.phy.power import (POWER_ALLOCATIONS, equal_power, get_power_allocation,
+                                  water_filling)
+from sem_sionna.phy.precoding import NO_EFF_MAX, SVDCombiner, SVDPrecoder
 from sem_sionna.phy.transport import TBDecoder, TBEncoder, transport_block_size
 from sem_sionna.phy.utils import ebnodb2no, snrdb2no
 
@@ -10,11 +14,20 @@ __all__ = [
     "BSC",
     "LDPCDecoder",
     "LDPCEncoder",
+    "MIMOChannel",
+    "MIMO_MODELS",
+    "NO_EFF_MAX",
+    "POWER_ALLOCATIONS",
+    "SVDCombiner",
+    "SVDPrecoder",
     "QAMDemapper",
     "QAMMapper",
     "TBDecoder",
     "TBEncoder",
     "ebnodb2no",
+    "equal_power",
+    "get_power_allocation",
     "snrdb2no",
     "transport_block_size",
+    "water_filling",
 ]

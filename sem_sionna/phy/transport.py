@@ -107,6 +107,13 @@ class TBEncoder(keras.layers.Layer):
         return int(self._encoder.num_cbs)
 
     @property
+    def crc_overhead(self) -> int:
+        """CRC bits added per transport block: TB CRC plus, when segmented, one CRC24B per block."""
+        enc = self._encoder
+        cb_crc = int(enc._cb_crc_length) * self.num_cbs if self.num_cbs > 1 else 0
+        return int(enc._tb_crc_length) + cb_crc
+
+    @property
     def coderate(self) -> float:
         """Effective code rate ``target_tb_size / num_coded_bits`` (padding not counted)."""
         return self.target_tb_size / self.num_coded_bits
