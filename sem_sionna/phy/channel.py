@@ -54,9 +54,6 @@ class AWGN(ScalarArgsLayer):
         noise = tf.complex(std * real, std * imag)
         return x + tf.cast(noise, x.dtype)
 
-    def compute_output_shape(self, x_shape, no_shape=None):
-        return x_shape
-
     def get_config(self):
         return {**super().get_config(), "seed": self.seed}
 

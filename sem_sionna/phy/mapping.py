@@ -80,10 +80,6 @@ class QAMMapper(keras.layers.Layer):
         check_last_dim(bits, self.num_bits_per_symbol, "bits", multiple=True)
         return self._map(tf.cast(bits, tf.float32))
 
-    def compute_output_shape(self, bits_shape):
-        n = bits_shape[-1]
-        return (*bits_shape[:-1], None if n is None else n // self.num_bits_per_symbol)
-
     def get_config(self):
         return {**super().get_config(), "num_bits_per_symbol": self.num_bits_per_symbol}
 

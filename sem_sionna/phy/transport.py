@@ -173,9 +173,6 @@ class TBDecoder(keras.layers.Layer):
         bits_hat, crc_status = self._decoder(tf.cast(llr, tf.float32))
         return bits_hat, tf.cast(crc_status, tf.bool)
 
-    def compute_output_shape(self, llr_shape):
-        return (*llr_shape[:-1], self.encoder.target_tb_size), tuple(llr_shape[:-1])
-
     def get_config(self):
         return {**super().get_config(), "num_iter": self.num_iter,
                 "encoder": keras.saving.serialize_keras_object(self.encoder)}
