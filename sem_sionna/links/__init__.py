@@ -1,5 +1,17 @@
 """Whole chains as Keras layers/models, composed from ``phy`` and ``nets`` layers."""
+from sem_sionna.links.capacity import CAPACITY_CHANNELS, CapacityBound, capacity_bits
 from sem_sionna.links.digital import DigitalLink
+from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain
 
-__all__ = ["CHANNELS", "DigitalLink", "TransportChain"]
+__all__ = [
+    "CAPACITY_CHANNELS",
+    "CHANNELS",
+    "CapacityBound",
+    "DEFAULT_MCS",
+    "DigitalLink",
+    "DigitalOracle",
+    "ORACLE_METRICS",
+    "TransportChain",
+    "capacity_bits",
+]

@@ -1,0 +1,309 @@
+"""Genie choice of code rate and QAM order per SNR for the separate digital baseline."""
+from __future__ import annotations
+
+import numbers
+from typing import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sem_sionna import codecs
+from sem_sionna.links.digital import DigitalLink
+from sem_sionna.links.transport_chain import CHANNELS
+from sem_sionna.metrics import ms_ssim, psnr
+from sem_sionna.phy.mimo import MIMOChannel
+from sem_sionna.phy.utils import check_positive_int
+
+__all__ = ["DEFAULT_MCS", "ORACLE_METRICS", "DigitalOracle"]
+
+DEFAULT_MCS = ((1 / 4, 2), (1 / 3, 2), (1 / 2, 2), (2 / 3, 2), (3 / 4, 2),
+               (1 / 3, 4), (1 / 2, 4), (2 / 3, 4), (3 / 4, 4),
+               (1 / 2, 6), (2 / 3, 6), (3 / 4, 6))
+"""``(coderate, num_bits_per_symbol)`` pairs tried by default: QPSK at rates 1/4..3/4,
+16-QAM at 1/3..3/4 and 64-QAM at 1/2..3/4, the span of the 5G NR MCS table
+(38.214 Table 5.1.3.1-1) in round rates."""
+
+ORACLE_METRICS = {"psnr": psnr, "ms_ssim": ms_ssim}
+"""Metrics the oracle can maximise: name -> per-image function ``(x, x_hat) -> [batch]``."""
+
+# DigitalLink arguments that DigitalOracle passes through to every link
+_LINK_ARGS = ("num_streams", "power_allocation", "num_iter", "jit_compile", "seed")
+# channel uses of a block that carries a payload at every rate and QAM order
+_PROBE_CHANNEL_USES = 4096
+
+
+def _check_mcs(mcs) -> tuple[tuple[float, int], ...]:
+    if isinstance(mcs, (str, bytes)) or not isinstance(mcs, Sequence) or not mcs:
+        raise ValueError(f"`mcs` must be a non-empty sequence of (coderate, "
+                         f"num_bits_per_symbol) pairs, got {mcs!r}")
+    table = []
+    for entry in mcs:
+        valid = (isinstance(entry, Sequence) and len(entry) == 2
+                 and isinstance(entry[0], numbers.Real) and 0.0 < float(entry[0]) < 1.0
+                 and isinstance(entry[1], numbers.Integral)
+                 and not isinstance(entry[1], (bool, np.bool_))
+                 and entry[1] > 0 and entry[1] % 2 == 0)
+        if not valid:
+            raise ValueError(f"`mcs` entries must be (coderate in (0, 1), even "
+                             f"num_bits_per_symbol > 0), got {entry!r}")
+        table.append((float(entry[0]), int(entry[1])))
+    if len(set(table)) != len(table):
+        raise ValueError(f"`mcs` has repeated entries: {mcs!r}")
+    return tuple(table)
+
+
+@keras.saving.register_keras_serializable(package="sem_sionna")
+class DigitalOracle(keras.layers.Layer):
+    """Separate-coding baseline with the best (code rate, QAM order) picked per SNR.
+
+    One :class:`DigitalLink` per ``(coderate, num_bits_per_symbol)`` in ``mcs``, all
+    with the same codec, channel uses, channel model and seed::
+
+        images -> for every MCS: codec at its budget -> 5G TB + QAM -> channel
+                  -> BP + CRC -> codec decode / fallback -> metric(images, x_hat)
+               -> keep the MCS with the best mean metric over the batch
+
+    A low rate survives low SNR but leaves few bytes to the codec; a high rate gives
+    the codec more bytes but fails below its threshold. Picking the best per SNR with
+    knowledge of the outcome (the reconstructions of this very batch) is a **genie
+    upper bound** of link adaptation, the envelope that the seeds draw for their
+    digital baselines (S1 "the best (rate, QAM) per SNR"; S3 "the best-performing
+    combination is selected"). A real transmitter chooses from CSI before sending
+    and does worse. Ties go to the higher spectral efficiency ``coderate * m``, then
+    the higher code rate.
+
+    MCS that carry no payload at ``num_channel_uses`` (transport block too small, or
+    no room after the length field) are dropped at construction and listed in
+    :attr:`skipped_mcs`; an MCS whose budget no codec quality fits for any image of
+    a batch is not transmitted and not eligible (metric NaN in ``mcs_metric``). If no
+    MCS is eligible the oracle returns the fallback with ``mcs = None``.
+
+    The links use the same ``seed``; a ``MIMOChannel`` is cloned per link from its
+    config, so with a seeded channel every MCS sees the same channel draws (common
+    random numbers). Each link draws its own noise.
+
+    Parameters
+    ----------
+    codec : str or codecs.ImageCodec -- ``"jpeg"``, ``"jpeg2000"``, ``"webp"``, ``"hevc"``.
+    num_channel_uses : int -- complex channel uses per image (per stream), positive.
+    mcs : sequence of (float, int), default :data:`DEFAULT_MCS` -- ``(coderate,
+        num_bits_per_symbol)`` pairs.
+    channel : "awgn", "rayleigh" or phy.MIMOChannel, default "awgn".
+    fallback : [H, W, 3] array or None -- reconstruction after a failure (mid-grey if None).
+    metric : "psnr" or "ms_ssim", default "psnr" -- what the oracle maximises.
+    **kwargs : ``num_streams``, ``power_allocation``, ``num_iter``, ``jit_compile``,
+        ``seed`` go to every :class:`DigitalLink`; the rest to ``keras.layers.Layer``.
+
+    Attributes
+    ----------
+    mcs : tuple of (float, int) -- the MCS in use (``skipped_mcs`` removed).
+    links : list of DigitalLink -- one per entry of ``mcs``.
+    skipped_mcs : tuple of (float, int) -- requested MCS that carry no payload.
+
+    Input
+    -----
+    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
+    snr_db : scalar, tf.float32 -- SNR in dB, one for the batch (the choice is per SNR).
+
+    Output
+    ------
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions of the chosen MCS.
+    info : dict, only with ``return_info=True`` -- ``decoded``, ``payload_bytes``,
+        ``crc_ok``, ``quality`` ([batch], as :class:`DigitalLink`, for the chosen MCS)
+        and ``mcs_index`` [batch] int32 (index into :attr:`mcs`, -1 if none).
+        :meth:`evaluate` returns the full table (see there).
+
+    Example
+    -------
+    >>> oracle = DigitalOracle("hevc", 256, seed=1)
+    >>> encoded = oracle.encode(images)                    # once per group
+    >>> for snr_db in (0.0, 5.0, 10.0):
+    ...     x_hat, info = oracle.evaluate(encoded, images, snr_db)
+    ...     print(snr_db, info["mcs"], info["mcs_metric"][info["mcs"]])
+    """
+
+    def __init__(self, codec, num_channel_uses: int, mcs=DEFAULT_MCS, channel="awgn",
+                 fallback=None, metric: str = "psnr", **kwargs):
+        link_kwargs = {k: kwargs.pop(k) for k in _LINK_ARGS if k in kwargs}
+        super().__init__(**kwargs)
+        self.codec = codecs.get(codec) if isinstance(codec, str) else codec
+        if not isinstance(self.codec, codecs.ImageCodec):
+            raise TypeError(f"`codec` must be a codec name or ImageCodec, got {codec!r}")
+        self.num_channel_uses = check_positive_int(num_channel_uses, "num_channel_uses")
+        self.requested_mcs = _check_mcs(mcs)
+        self.metric = self._check_metric(metric)
+        if isinstance(channel, dict):
+            channel = keras.saving.deserialize_keras_object(channel)
+        if isinstance(channel, str) and channel not in CHANNELS:
+            raise ValueError(f"`channel` must be one of {CHANNELS} or a MIMOChannel, "
+                             f"got {channel!r}")
+        if not isinstance(channel, (str, MIMOChannel)):
+            raise TypeError("`channel` must be 'awgn', 'rayleigh' or a MIMOChannel, got "
+                            f"{type(channel).__name__}")
+        self.channel = channel
+        self.link_kwargs = link_kwargs
+        self.fallback = None if fallback is None else np.asarray(fallback, np.float32)
+
+        links, used, skipped = [], [], []
+        for coderate, m in self.requested_mcs:
+            def make(num_channel_uses, coderate=coderate, m=m):
+                return DigitalLink(self.codec, num_channel_uses, m, coderate,
+                                   channel=self._channel_copy(), fallback=self.fallback,
+                                   **link_kwargs)
+            try:
+                link = make(self.num_channel_uses)
+            except ValueError:
+                # a block too small for any payload is refused by the transport chain;
+                # if a large block is refused too, the error is the caller's (e.g.
+                # num_streams) and propagates
+                make(max(_PROBE_CHANNEL_USES, self.num_channel_uses))
+                skipped.append((coderate, m))
+                continue
+            if link.max_payload_bytes <= 0:
+                skipped.append((coderate, m))
+                continue
+            links.append(link)
+            used.append((coderate, m))
+        if not links:
+            raise ValueError(f"`num_channel_uses`={num_channel_uses} carries no payload for "
+                             f"any entry of `mcs` {list(self.requested_mcs)}")
+        self.links = links
+        self.mcs = tuple(used)
+        self.skipped_mcs = tuple(skipped)
+
+    @staticmethod
+    def _check_metric(metric) -> str:
+        if metric not in ORACLE_METRICS:
+            raise ValueError(f"`metric` must be one of {list(ORACLE_METRICS)}, got {metric!r}")
+        return metric
+
+    def _channel_copy(self):
+        if isinstance(self.channel, str):
+            return self.channel
+        config = self.channel.get_config()
+        config.pop("name", None)
+        return MIMOChannel.from_config(config)
+
+    def _fallback(self, shape) -> np.ndarray:
+        if self.fallback is None:
+            return np.full(shape, 0.5, np.float32)
+        if self.fallback.shape != tuple(shape):
+            raise ValueError(f"`fallback` has shape {self.fallback.shape}, images have {shape}")
+        return self.fallback
+
+    @property
+    def max_payload_bytes(self) -> dict:
+        """Codec byte budget of each MCS: ``{(coderate, m): bytes}``."""
+        return {mcs: link.max_payload_bytes for mcs, link in zip(self.mcs, self.links)}
+
+    # -- sweep API ----------------------------------------------------------------
+    def encode(self, images) -> dict:
+        """Source-encode a batch once per MCS (budgets differ): ``{(coderate, m): encoded}``.
+
+        Each value is :meth:`DigitalLink.encode`'s dict (``bits``, ``payloads``,
+        ``quality``, ``shape``).
+        """
+        return {mcs: link.encode(images) for mcs, link in zip(self.mcs, self.links)}
+
+    def evaluate(self, encoded: dict, images, snr_db, metric: str | None = None):
+        """Transmit every MCS at ``snr_db`` and keep the best: ``(x_hat, info)`` as NumPy.
+
+        Input
+        -----
+        encoded : dict -- from :meth:`encode` on the same ``images``.
+        images : [batch, H, W, 3], float32 -- the originals (the genie's reference).
+        snr_db : scalar, float -- SNR in dB.
+        metric : "psnr", "ms_ssim" or None -- what to maximise (None: ``self.metric``).
+
+        Output
+        ------
+        x_hat : [batch, H, W, 3], np.float32 -- reconstructions of the chosen MCS.
+        info : dict -- ``decoded``, ``crc_ok``, ``payload_bytes``, ``quality`` ([batch],
+            chosen MCS, as :meth:`DigitalLink.decode`); ``mcs``: the chosen
+            ``(coderate, m)`` or None; ``mcs_metric``: ``{mcs: mean metric}`` (NaN where
+            nothing was sent); ``mcs_fail_rate``: ``{mcs: fraction not decoded}``;
+            ``fail_rate``: that of the chosen MCS; ``skipped_mcs``.
+        """
+        metric = self.metric if metric is None else self._check_metric(metric)
+        if np.ndim(snr_db) != 0:
+            raise ValueError(f"`snr_db` must be a scalar (the oracle picks per SNR), "
+                             f"got shape {np.shape(snr_db)}")
+        images = np.asarray(images, np.float32)
+        missing = [mcs for mcs in self.mcs if mcs not in encoded]
+        if missing:
+            raise ValueError(f"`encoded` lacks the MCS {missing}; pass oracle.encode(images)")
+        score_fn = ORACLE_METRICS[metric]
+        scores, fail_rates, outputs = {}, {}, {}
+        for mcs, link in zip(self.mcs, self.links):
+            enc = encoded[mcs]
+            if len(enc["payloads"]) != len(images):
+                raise ValueError(f"`encoded` holds {len(enc['payloads'])} images, `images` "
+                                 f"{len(images)}")
+            if not any(enc["payloads"]):  # nothing fits: not transmitted, not eligible
+                scores[mcs], fail_rates[mcs] = float("nan"), 1.0
+                continue
+            x_hat, info = link.decode(enc, *link.transmit(enc["bits"], snr_db))
+            scores[mcs] = float(np.mean(score_fn(images, x_hat)))
+            fail_rates[mcs] = float(1.0 - np.mean(info["decoded"]))
+            outputs[mcs] = (x_hat, info)
+        if outputs:
+            best = max(outputs, key=lambda k: (scores[k], k[0] * k[1], k[0]))
+            x_hat, info = outputs[best]
+            info = dict(info)
+        else:
+            best = None
+            shape = tuple(next(iter(encoded.values()))["shape"])
+            x_hat = np.broadcast_to(self._fallback(shape),
+                                    (len(images),) + shape).astype(np.float32)
+            n = len(images)
+            info = {"decoded": np.zeros(n, bool), "crc_ok": np.zeros(n, bool),
+                    "payload_bytes": np.zeros(n, np.int32),
+                    "quality": np.full(n, -1, np.int32)}
+        info.update(mcs=best, mcs_metric=scores, mcs_fail_rate=fail_rates,
+                    fail_rate=1.0 if best is None else fail_rates[best],
+                    skipped_mcs=self.skipped_mcs)
+        return x_hat, info
+
+    def run(self, images, snr_db, metric: str | None = None):
+        """Encode and :meth:`evaluate` a batch in NumPy: ``(x_hat, info)``."""
+        return self.evaluate(self.encode(images), images, snr_db, metric)
+
+    # -- Keras API ----------------------------------------------------------------
+    def __call__(self, images, snr_db, **kwargs):
+        if not keras.ops.is_tensor(snr_db):
+            snr_db = tf.constant(snr_db, tf.float32)
+        return super().__call__(images, snr_db, **kwargs)
+
+    def call(self, images, snr_db, return_info: bool = False):
+        def numpy_run(images, snr_db):
+            x_hat, info = self.run(images, float(snr_db))
+            index = -1 if info["mcs"] is None else self.mcs.index(info["mcs"])
+            return (x_hat, info["decoded"], info["payload_bytes"], info["crc_ok"],
+                    info["quality"], np.full(len(images), index, np.int32))
+        outputs = tf.numpy_function(
+            numpy_run, [images, tf.cast(snr_db, tf.float32)],
+            [tf.float32, tf.bool, tf.int32, tf.bool, tf.int32, tf.int32], stateful=True)
+        x_hat = tf.ensure_shape(outputs[0], images.shape)
+        if not return_info:
+            return x_hat
+        batch = images.shape[:1]
+        keys = ("decoded", "payload_bytes", "crc_ok", "quality", "mcs_index")
+        return x_hat, {k: tf.ensure_shape(v, batch) for k, v in zip(keys, outputs[1:])}
+
+    def build(self, images_shape, snr_db_shape=None):
+        # no weights: every link's transport chain builds itself on first transmission
+        self.built = True
+
+    def compute_output_shape(self, images_shape, snr_db_shape=None):
+        return images_shape
+
+    def get_config(self):
+        channel = self.channel if isinstance(self.channel, str) else \
+            keras.saving.serialize_keras_object(self.channel)
+        return {**super().get_config(), "codec": self.codec.name,
+                "num_channel_uses": self.num_channel_uses,
+                "mcs": [list(m) for m in self.requested_mcs], "channel": channel,
+                "metric": self.metric,
+                "fallback": None if self.fallback is None else self.fallback.tolist(),
+                **self.link_kwargs}
