@@ -1,31 +1,69 @@
 """Learned blocks: mappers, interfaces, importance networks, PPEN, PCEN, proxy, task networks."""
+from sem_sionna.nets.blocks import (GDN, AnalysisTransform, AttentionBlock, DenseResidualBlock,
+                                    PowerNormalization, ResidualBlock, ResidualBlockUpsample,
+                                    ResidualBlockWithStride, ResidualUnit, SEBlock,
+                                    SNRFeatureAttention, SubpixelConv, SynthesisTransform,
+                                    TransformerBlock, complex_to_real, real_to_complex)
+from sem_sionna.nets.deepjscc import DeepJSCCDecoder, DeepJSCCEncoder
 from sem_sionna.nets.deform import DeformableConv2D, bilinear_sample
+from sem_sionna.nets.importance import (ImportanceChannelDemapper, ImportanceChannelMapper,
+                                        SNRModulation)
+from sem_sionna.nets.interface import LearnedBSCInterface, MultiLevelBSC, multilevel_eps
 from sem_sionna.nets.pcen import (CEN, PCEN, PEN, constellation_points, optimal_combiner,
                                   pcen_loss, precoding_matrix, project_to_constellation,
                                   soft_project_to_constellation, unprecode)
 from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES, DACBlock, QuantizationAdaptive, StripPooling
 from sem_sionna.nets.proxy import ProxyNetwork, proxy_loss, straight_through_chain
 from sem_sionna.nets.segnet import SegNet
+from sem_sionna.nets.split import ChannelDemapper, ChannelMapper, SourceDemapper, SourceMapper
 
 __all__ = [
+    "AnalysisTransform",
+    "AttentionBlock",
     "CEN",
+    "ChannelDemapper",
+    "ChannelMapper",
     "DACBlock",
+    "DeepJSCCDecoder",
+    "DeepJSCCEncoder",
     "DeformableConv2D",
+    "DenseResidualBlock",
+    "GDN",
+    "ImportanceChannelDemapper",
+    "ImportanceChannelMapper",
+    "LearnedBSCInterface",
+    "MultiLevelBSC",
     "PCEN",
     "PEN",
     "PPEN",
+    "PowerNormalization",
     "ProxyNetwork",
     "QuantizationAdaptive",
+    "ResidualBlock",
+    "ResidualBlockUpsample",
+    "ResidualBlockWithStride",
+    "ResidualUnit",
     "SCSC_Q_VALUES",
+    "SEBlock",
+    "SNRFeatureAttention",
+    "SNRModulation",
     "SegNet",
+    "SourceDemapper",
+    "SourceMapper",
     "StripPooling",
+    "SubpixelConv",
+    "SynthesisTransform",
+    "TransformerBlock",
     "bilinear_sample",
+    "complex_to_real",
     "constellation_points",
+    "multilevel_eps",
     "optimal_combiner",
     "pcen_loss",
     "precoding_matrix",
     "project_to_constellation",
     "proxy_loss",
+    "real_to_complex",
     "soft_project_to_constellation",
     "straight_through_chain",
     "unprecode",

@@ -18,6 +18,7 @@ from .io import (atomic_write, atomic_write_json, atomic_write_text, format_valu
 from .log import configure_logging, logger
 from .record import RunRecord
 from .runner import SweepRunner, grid, point_key
+from .schemes import DigitalScheme, ImageSweep, LearnedScheme
 from .seeding import derive_seed, reseed, set_global_seed
 
 __all__ = [
@@ -29,6 +30,9 @@ __all__ = [
     "NumericalError",
     "RunRecord",
     "SweepRunner",
+    "DigitalScheme",
+    "ImageSweep",
+    "LearnedScheme",
     "grid",
     "point_key",
     "read_csv",

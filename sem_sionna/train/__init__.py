@@ -1,5 +1,18 @@
 """Training: generic compiled loop with checkpoints and strategies, weight store, schedules."""
 from sem_sionna.train.loop import Trainer, format_eta, strategy_scope
+from sem_sionna.train.split import train_channel_stage, train_source_stage
 from sem_sionna.train.store import WeightStore, config_hash
+from sem_sionna.train.vimco import bernoulli_log_prob, vimco_learning_signals, vimco_loss
 
-__all__ = ["Trainer", "WeightStore", "config_hash", "format_eta", "strategy_scope"]
+__all__ = [
+    "Trainer",
+    "WeightStore",
+    "bernoulli_log_prob",
+    "config_hash",
+    "format_eta",
+    "strategy_scope",
+    "train_channel_stage",
+    "train_source_stage",
+    "vimco_learning_signals",
+    "vimco_loss",
+]

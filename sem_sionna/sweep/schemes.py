@@ -1,0 +1,111 @@
+"""Adapters that turn image links into the ``prepare``/``evaluate`` pair of a sweep.
+
+A *scheme* encodes an image batch once per (channel, CBR) group and reconstructs it
+per SNR. Learned links (:mod:`sem_sionna.links.split`, ...) and digital chains
+(:class:`~sem_sionna.links.DigitalLink`, :class:`~sem_sionna.links.DigitalOracle`,
+:class:`~sem_sionna.links.CapacityBound`) all fit behind the same two methods::
+
+    scheme.prepare(images, channel) -> state
+    scheme.evaluate(state, images, snr_db, channel) -> (x_hat, info)
+
+:class:`ImageSweep` computes PSNR, MS-SSIM, the decode-failure rate and optional task
+metrics from the reconstructions, and detects non-finite reconstructions
+(:class:`~sem_sionna.sweep.NumericalError`, which the runner records as a failure).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import NumericalError
+
+__all__ = ["LearnedScheme", "DigitalScheme", "ImageSweep"]
+
+
+class LearnedScheme:
+    """A learned link with ``encode(images)`` and ``reconstruct(state, snr_db, channel)``."""
+
+    def __init__(self, link):
+        self.link = link
+
+    def prepare(self, images, channel):
+        return self.link.encode(images)
+
+    def evaluate(self, state, images, snr_db, channel):
+        return self.link.reconstruct(state, snr_db, channel)
+
+
+class DigitalScheme:
+    """Digital chains per channel: ``{channel: DigitalLink | DigitalOracle | CapacityBound}``."""
+
+    def __init__(self, links: Mapping[str, Any]):
+        self.links = dict(links)
+
+    def _link(self, channel):
+        if channel not in self.links:
+            raise ValueError(f"no digital link for channel {channel!r}; have "
+                             f"{sorted(self.links)}")
+        return self.links[channel]
+
+    def prepare(self, images, channel):
+        link = self._link(channel)
+        return link.encode(images) if hasattr(link, "encode") else None
+
+    def evaluate(self, state, images, snr_db, channel):
+        link = self._link(channel)
+        if hasattr(link, "transmit"):  # DigitalLink
+            return link.decode(state, *link.transmit(state["bits"], snr_db))
+        if hasattr(link, "evaluate"):  # DigitalOracle
+            return link.evaluate(state, images, snr_db)
+        return link.run(images, snr_db)  # CapacityBound
+
+
+class ImageSweep:
+    """``prepare``/``evaluate`` for :class:`~sem_sionna.sweep.SweepRunner` over image schemes.
+
+    Parameters
+    ----------
+    schemes : dict ``{(scheme name, cbr): scheme}`` -- objects with ``prepare``/``evaluate``.
+    images : [n, H, W, 3] float32 in [0, 1] -- the test images, the same for every scheme.
+    task_metrics : dict ``{column: fn(images, x_hat) -> float}`` -- e.g. accuracy of a
+        frozen classifier on the reconstructions.
+    on_result : callable ``(point, x_hat, info)`` or None -- e.g. to keep examples.
+    """
+
+    def __init__(self, schemes: Mapping[tuple, Any], images,
+                 task_metrics: Mapping[str, Callable] | None = None,
+                 on_result: Callable | None = None):
+        self.schemes = dict(schemes)
+        self.images = np.asarray(images, np.float32)
+        self.task_metrics = dict(task_metrics or {})
+        self.on_result = on_result
+
+    def _scheme(self, point):
+        key = (point["scheme"], point["cbr"])
+        if key not in self.schemes:
+            raise KeyError(f"no scheme {key!r}")
+        return self.schemes[key]
+
+    def prepare(self, group):
+        return self._scheme(group).prepare(self.images, group["channel"])
+
+    def evaluate(self, point, state) -> dict:
+        from sem_sionna.metrics import image_metrics  # TensorFlow only when evaluating
+
+        x_hat, info = self._scheme(point).evaluate(state, self.images, point["snr_db"],
+                                                   point["channel"])
+        x_hat = np.asarray(x_hat, np.float32)
+        if not np.all(np.isfinite(x_hat)):
+            raise NumericalError(f"non-finite reconstruction for scheme {point['scheme']} at "
+                                 f"SNR {point['snr_db']} dB")
+        metrics = dict(image_metrics(self.images, x_hat))
+        metrics["n_images"] = len(self.images)
+        decoded = info.get("decoded") if isinstance(info, Mapping) else None
+        metrics["fail_rate"] = (None if decoded is None
+                                else float(1.0 - np.mean(np.asarray(decoded, bool))))
+        for name, fn in self.task_metrics.items():
+            metrics[name] = float(fn(self.images, x_hat))
+        if self.on_result is not None:
+            self.on_result(point, x_hat, info)
+        return metrics
