@@ -2,6 +2,7 @@
 from sem_sionna.links.capacity import CAPACITY_CHANNELS, CapacityBound, capacity_bits
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
+from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC, interface_ber
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain
 
 __all__ = [
@@ -9,9 +10,13 @@ __all__ = [
     "CHANNELS",
     "CapacityBound",
     "DEFAULT_MCS",
+    "DeepJSCC",
     "DigitalLink",
     "DigitalOracle",
+    "LearnedInterfaceJSCC",
     "ORACLE_METRICS",
+    "SplitJSCC",
     "TransportChain",
     "capacity_bits",
+    "interface_ber",
 ]

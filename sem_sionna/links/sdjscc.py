@@ -11,9 +11,11 @@ with semantic importance". The binary JSCC latent is sent as the payload of one
     x -> codec (JPEG | WebP | JPEG2000 | HEVC-intra as BPG) within the same payload
       -> the same TransportChain -> CRC ok and decodable ? codec image : fallback image
 
-S2 uses the (1944, 1458) WiFi LDPC code; here every image is one 5G LDPC transport
-block of ``num_channel_uses * 4`` coded bits at rate 3/4 (1388 coded bits for a
-64x64 image at 0.25 bpp), the 5G code closest to that length for this payload.
+S2 uses the (1944, 1458) WiFi LDPC code. Here every image is one 5G transport
+block (38.212 CRC + LDPC, rate 3/4, 16-QAM) of ``num_channel_uses * 4`` coded bits:
+1388 coded bits for a 64x64 image at 0.25 bpp (1024 latent bits + CRC), the 5G
+codeword closest to S2's length that keeps one codeword per image. Rayleigh is
+block fading with one coefficient per image, known at the receiver.
 The JSCC decoder uses the decoded bits even when the CRC fails (it was trained
 over a bit-flipping channel), which is what gives JSCC its graceful degradation;
 a codec cannot use a corrupted stream and shows the fallback image.
@@ -240,36 +242,40 @@ def classifier_accuracy(classifier, images, labels, batch_size: int = 128) -> fl
     return float(np.mean(pred == np.asarray(labels)))
 
 
-def evaluate_sdjscc(out_dir, images, labels, classifier, jscc: Mapping[str, keras.Model],
+def evaluate_sdjscc(out_dir, images, labels, classifier,
+                    jscc: Mapping[float, Mapping[str, keras.Model]],
                     codec_schemes: Sequence[str], channels: Sequence[str],
-                    snr_db: Sequence[float], num_channel_uses: int, bpp: float,
+                    snr_db: Sequence[float], num_channel_uses: Mapping[float, int],
                     num_bits_per_symbol: int = 4, coderate: float = 0.75, fallback=None,
                     num_iter: int = 20, seed: int = 0, resume: bool = False, shard=None,
                     record=None, example_snr_db: Sequence[float] = (),
                     example_count: int = 2) -> tuple[list[dict], dict]:
-    """Accuracy, PSNR and MS-SSIM of every scheme over channels and SNRs (``metrics.csv``).
+    """Accuracy, PSNR and MS-SSIM of every scheme over rates, channels and SNRs.
 
-    Every scheme sends each test image as one transport block of ``num_channel_uses``
-    16-QAM symbols (rate-``coderate`` 5G LDPC): the JSCC codecs through
-    :class:`SDJSCCLink`, the image codecs through :class:`DigitalLink` (best quality
-    that fits the same payload). The sweep runs through :class:`SweepRunner` (encode
-    once per scheme, one row per point, resume, NaN points recorded).
+    At each rate point (``bpp``: the JSCC latent bits per pixel) every scheme sends
+    each test image as one transport block of ``num_channel_uses[bpp]`` 16-QAM symbols
+    (rate-``coderate`` 5G LDPC): the JSCC codecs through :class:`SDJSCCLink`, the
+    image codecs through :class:`DigitalLink` (best quality that fits the same
+    payload). The sweep runs through :class:`SweepRunner` (``metrics.csv`` with
+    :data:`SDJSCC_COLUMNS`; encode once per scheme and rate, one row per point,
+    resume, NaN points recorded).
 
     Parameters
     ----------
     out_dir : path -- where ``metrics.csv`` goes.
     images : [N, H, W, 3] float32, labels : [N] int -- test set.
     classifier : SceneClassifier -- the frozen task network.
-    jscc : dict ``{scheme: codec}`` -- :func:`sem_sionna.train.sdjscc.jscc_codec` models.
+    jscc : dict ``{bpp: {scheme: codec}}`` -- :func:`sem_sionna.train.sdjscc.jscc_codec`
+        models per rate point.
     codec_schemes : names from :data:`CODEC_SCHEMES`.
     channels : "awgn" and/or "rayleigh".
     snr_db : SNRs in dB.
-    num_channel_uses : int -- per image (same for every scheme).
-    bpp : float -- nominal source bits per pixel (the ``bpp`` column).
+    num_channel_uses : dict ``{bpp: int}`` -- channel uses per image at each rate point
+        (the same for every scheme).
     fallback : [H, W, 3] or None -- codec receiver's image after a failure (the
         training-set mean image in the scenario).
-    example_snr_db : SNRs whose first ``example_count`` reconstructions (first channel)
-        are kept for :func:`plot_examples`.
+    example_snr_db : SNRs whose first ``example_count`` reconstructions (first channel,
+        first rate point) are kept for :func:`plot_examples`.
 
     Output
     ------
@@ -281,73 +287,91 @@ def evaluate_sdjscc(out_dir, images, labels, classifier, jscc: Mapping[str, kera
     unknown = [s for s in codec_schemes if s not in CODEC_SCHEMES]
     if unknown:
         raise ValueError(f"`codec_schemes` {unknown} unknown; valid: {sorted(CODEC_SCHEMES)}")
-    n_pix = images.shape[1] * images.shape[2]
-    cbr = num_channel_uses / (n_pix * images.shape[3])
-    jscc_links = {(name, ch): SDJSCCLink(codec.layers[0], codec.layers[2], num_channel_uses,
-                                         num_bits_per_symbol, coderate, ch, num_iter,
-                                         seed=seed)
-                  for name, codec in jscc.items() for ch in channels}
-    codec_links = {(name, ch): DigitalLink(CODEC_SCHEMES[name], num_channel_uses,
-                                           num_bits_per_symbol, coderate, ch,
-                                           fallback=fallback, num_iter=num_iter, seed=seed)
-                   for name in codec_schemes for ch in channels}
-    # one compiled transport chain per channel serves every scheme (same TB format)
-    chains = {ch: TransportChain(num_channel_uses, num_bits_per_symbol, coderate, ch,
-                                 num_iter=num_iter, seed=seed) for ch in channels}
-    compiled = {ch: tf.function(chain, jit_compile=True) for ch, chain in chains.items()}
+    if set(jscc) != set(num_channel_uses):
+        raise ValueError(f"`jscc` and `num_channel_uses` must have the same rate points, "
+                         f"got {sorted(jscc)} and {sorted(num_channel_uses)}")
+    channels = list(channels)
+    rates = list(jscc)
+    n_values = images.shape[1] * images.shape[2] * images.shape[3]
+    jscc_links, codec_links, chains, compiled = {}, {}, {}, {}
+    for bpp in rates:
+        ncu = num_channel_uses[bpp]
+        for ch in channels:
+            for name, codec in jscc[bpp].items():
+                jscc_links[(name, ch, bpp)] = SDJSCCLink(
+                    codec.layers[0], codec.layers[2], ncu, num_bits_per_symbol, coderate, ch,
+                    num_iter, seed=seed)
+            for name in codec_schemes:
+                codec_links[(name, ch, bpp)] = DigitalLink(
+                    CODEC_SCHEMES[name], ncu, num_bits_per_symbol, coderate, ch,
+                    fallback=fallback, num_iter=num_iter, seed=seed)
+            # one compiled transport chain per channel and rate serves every scheme
+            chains[(ch, bpp)] = TransportChain(ncu, num_bits_per_symbol, coderate, ch,
+                                               num_iter=num_iter, seed=seed)
+            compiled[(ch, bpp)] = tf.function(chains[(ch, bpp)], jit_compile=True)
 
-    def transmit(ch, bits, snr):
+    def transmit(key, bits, snr):
         bits = tf.convert_to_tensor(bits, tf.float32)
         no = tf.fill(tf.shape(bits)[:1], snrdb2no(float(snr)))
-        bits_hat, crc_ok = compiled[ch](bits, no)
+        bits_hat, crc_ok = compiled[key](bits, no)
         return bits_hat.numpy(), crc_ok.numpy()
 
-    codec_cache: dict[str, dict] = {}
+    codec_cache: dict = {}
     examples: dict = OrderedDict()
     example_snr = {float(s) for s in example_snr_db}
 
     def prepare(group):
-        name, ch = group["scheme"], group["channel"]
-        if name in jscc:
-            return ("jscc", jscc_links[(name, ch)].encode(images))
-        if name not in codec_cache:  # channel independent: encode once per codec
-            codec_cache[name] = codec_links[(name, ch)].encode(images)
-        return ("codec", codec_cache[name])
+        key = (group["scheme"], group["channel"], group["bpp"])
+        if key in jscc_links:
+            return ("jscc", jscc_links[key].encode(images))
+        cache_key = (group["scheme"], group["bpp"])  # channel independent: encode once
+        if cache_key not in codec_cache:
+            codec_cache[cache_key] = codec_links[key].encode(images)
+        return ("codec", codec_cache[cache_key])
 
     def evaluate(point, state):
         kind, encoded = state
-        name, ch = point["scheme"], point["channel"]
-        bits_hat, crc_ok = transmit(ch, encoded["bits"], point["snr_db"])
+        name, ch, bpp, snr = point["scheme"], point["channel"], point["bpp"], point["snr_db"]
+        bits_hat, crc_ok = transmit((ch, bpp), encoded["bits"], snr)
         if kind == "jscc":
-            x_hat = jscc_links[(name, ch)].decode(encoded, bits_hat)
+            x_hat = jscc_links[(name, ch, bpp)].decode(encoded, bits_hat)
             n = encoded["num_bits"]
             ber = float(np.mean(bits_hat[:, :n] != encoded["bits"][:, :n]))
             fail = 1.0 - float(np.mean(crc_ok))
         else:
-            x_hat, info = codec_links[(name, ch)].decode(encoded, bits_hat, crc_ok)
+            x_hat, info = codec_links[(name, ch, bpp)].decode(encoded, bits_hat, crc_ok)
             ber = float(np.mean(bits_hat != encoded["bits"]))
             fail = 1.0 - float(np.mean(info["decoded"]))
         x_hat = np.clip(x_hat, 0.0, 1.0)
         pred = _predict(classifier, x_hat)
-        if ch == channels[0] and float(point["snr_db"]) in example_snr:
-            examples[(name, float(point["snr_db"]))] = x_hat[:example_count]
+        if ch == channels[0] and bpp == rates[0] and float(snr) in example_snr:
+            examples[(name, float(snr))] = x_hat[:example_count]
         return {**sm.image_metrics(images, x_hat), "accuracy": float(np.mean(pred == labels)),
-                "n_images": int(len(images)), "fail_rate": fail, "ber": ber, "bpp": bpp}
+                "n_images": int(len(images)), "fail_rate": fail, "ber": ber}
 
-    schemes = list(jscc) + list(codec_schemes)
-    points = grid(scheme=schemes, channel=list(channels), cbr=[cbr],
-                  snr_db=[float(s) for s in snr_db])
+    points = []
+    for bpp in rates:
+        points += grid(scheme=list(jscc[bpp]) + list(codec_schemes), channel=channels,
+                       bpp=[float(bpp)], cbr=[num_channel_uses[bpp] / n_values],
+                       snr_db=[float(s) for s in snr_db])
     runner = SweepRunner(out_dir, SDJSCC_COLUMNS, resume=resume, shard=shard, seed=seed,
                          record=record, desc="semantic_jscc")
     rows = runner.run(points, evaluate, prepare=prepare,
+                      group_by=("scheme", "channel", "bpp", "cbr"),
                       reseed=list(chains.values()))
-    logger.info("[semantic_jscc] %d rows, cbr=%.5f, %d channel uses per image", len(rows),
-                cbr, num_channel_uses)
+    logger.info("[semantic_jscc] %d rows; channel uses per image: %s", len(rows),
+                dict(num_channel_uses))
     return rows, examples
 
 
-def plot_examples(images, examples: Mapping, path, index: int = 0) -> Path:
-    """Image grid: rows = schemes, columns = SNRs, of test image ``index`` (+ original)."""
+def plot_examples(images, examples: Mapping, path, index: int = 0) -> Path | None:
+    """Image grid: rows = schemes, columns = SNRs, of test image ``index`` (+ original).
+
+    Returns None (and draws nothing) when ``examples`` is empty, e.g. after a resumed
+    sweep that evaluated no example point.
+    """
+    if not examples:
+        return None
     schemes = list(dict.fromkeys(k[0] for k in examples))
     snrs = sorted({k[1] for k in examples})
     rows = [[images[index]] + [None] * (len(snrs) - 1)]

@@ -14,12 +14,13 @@ run per SNR (:meth:`reconstruct`)::
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from sem_sionna.links.analog import SISOChannel
 from sem_sionna.phy.utils import snrdb2no
 
-__all__ = ["SplitJSCC", "LearnedInterfaceJSCC", "DeepJSCC"]
+__all__ = ["SplitJSCC", "LearnedInterfaceJSCC", "DeepJSCC", "interface_ber"]
 
 
 def _snr_eff_db(no_eff):
@@ -198,3 +199,25 @@ class DeepJSCC(_ImageLink):
         x_hat = (self.decoder(z_hat, _snr_eff_db(no_eff)) if self.decoder.snr_adaptive
                  else self.decoder(z_hat))
         return {"x_hat": x_hat}
+
+
+def interface_ber(link: _BitLink, images, snr_db, num_levels: int, channel: str = "awgn"):
+    """Empirical BER between ``u`` and ``v`` per reliability level (S1 Fig. 9).
+
+    Input
+    -----
+    images : [n, H, W, 3] -- test images.
+    snr_db : sequence of float -- SNRs in dB.
+
+    Output
+    ------
+    ber : [len(snr_db), num_levels], np.float64 -- level 0 = the first ``M/N`` bits.
+    """
+    from sem_sionna.metrics import per_level_ber
+
+    state = link.encode(images)
+    rows = []
+    for snr in snr_db:
+        _, info = link.reconstruct(state, snr, channel)
+        rows.append(np.asarray(per_level_ber(info["bits"], info["bits_hat"], num_levels)))
+    return np.stack(rows)

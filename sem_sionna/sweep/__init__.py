@@ -18,7 +18,7 @@ from .io import (atomic_write, atomic_write_json, atomic_write_text, format_valu
 from .log import configure_logging, logger
 from .record import RunRecord
 from .runner import SweepRunner, grid, point_key
-from .schemes import DigitalScheme, ImageSweep, LearnedScheme
+from .schemes import DigitalScheme, ImageSweep, LearnedScheme, reconstruct_examples
 from .seeding import derive_seed, reseed, set_global_seed
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "DigitalScheme",
     "ImageSweep",
     "LearnedScheme",
+    "reconstruct_examples",
     "grid",
     "point_key",
     "read_csv",

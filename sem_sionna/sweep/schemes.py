@@ -20,7 +20,7 @@ import numpy as np
 
 from .errors import NumericalError
 
-__all__ = ["LearnedScheme", "DigitalScheme", "ImageSweep"]
+__all__ = ["LearnedScheme", "DigitalScheme", "ImageSweep", "reconstruct_examples"]
 
 
 class LearnedScheme:
@@ -81,6 +81,14 @@ class ImageSweep:
         self.task_metrics = dict(task_metrics or {})
         self.on_result = on_result
 
+    def seeded_layers(self) -> list:
+        """Every link of every scheme, to reset their noise generators per point
+        (``SweepRunner.run(..., reseed=sweep.seeded_layers())``)."""
+        layers = []
+        for scheme in self.schemes.values():
+            layers.extend([scheme.link] if hasattr(scheme, "link") else scheme.links.values())
+        return layers
+
     def _scheme(self, point):
         key = (point["scheme"], point["cbr"])
         if key not in self.schemes:
@@ -109,3 +117,24 @@ class ImageSweep:
         if self.on_result is not None:
             self.on_result(point, x_hat, info)
         return metrics
+
+
+def reconstruct_examples(schemes: Mapping[str, Any], images, snr_db: float,
+                         channel: str) -> dict[str, np.ndarray]:
+    """Reconstructions of a few images by each scheme at one SNR and channel.
+
+    Input
+    -----
+    schemes : dict ``{label: scheme}`` -- objects with ``prepare``/``evaluate``.
+    images : [n, H, W, 3] float32 in [0, 1].
+
+    Output
+    ------
+    dict ``{label: [n, H, W, 3] np.float32}``.
+    """
+    images = np.asarray(images, np.float32)
+    out = {}
+    for label, scheme in schemes.items():
+        x_hat, _ = scheme.evaluate(scheme.prepare(images, channel), images, snr_db, channel)
+        out[label] = np.clip(np.asarray(x_hat, np.float32), 0.0, 1.0)
+    return out

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 import keras
+import numpy as np
 
 from sem_sionna.sweep.io import atomic_write_json, to_jsonable
 from sem_sionna.sweep.log import logger
@@ -30,7 +31,10 @@ def config_hash(config: dict) -> str:
 
 
 class WeightStore:
-    """Directory of trained models: ``root/<name>-<hash>/<model>.weights.h5`` + ``done.json``.
+    """Directory of trained weights: ``root/<name>-<hash>/<key>.weights.npz`` + ``done.json``.
+
+    Works for any Keras layer or model (``get_weights``/``set_weights``), which must be
+    built (called once) before loading.
 
     Parameters
     ----------
@@ -60,7 +64,8 @@ class WeightStore:
         done = entry / "done.json"
         if done.exists() and not self.retrain:
             for key, model in models.items():
-                model.load_weights(entry / f"{key}.weights.h5")
+                with np.load(entry / f"{key}.weights.npz") as arrays:
+                    model.set_weights([arrays[f"w{i}"] for i in range(len(arrays.files))])
             logger.info(f"[{name}] loaded trained weights from {entry}")
             return True, json.loads(done.read_text()).get("summary", {})
         if self.retrain and entry.exists():
@@ -70,9 +75,9 @@ class WeightStore:
         atomic_write_json(entry / "config.json", config)
         summary = train_fn(work) or {}
         for key, model in models.items():
-            final = entry / f"{key}.weights.h5"
-            tmp = entry / f".{key}.tmp.weights.h5"
-            model.save_weights(tmp)
+            final = entry / f"{key}.weights.npz"
+            tmp = entry / f".{key}.tmp.npz"
+            np.savez(tmp, **{f"w{i}": w for i, w in enumerate(model.get_weights())})
             os.replace(tmp, final)
         atomic_write_json(done, {"config": config, "summary": summary})
         shutil.rmtree(work, ignore_errors=True)

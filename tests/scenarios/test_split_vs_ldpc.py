@@ -1,0 +1,72 @@
+"""scenarios/split_vs_ldpc.py end to end on the smoke profile."""
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from sem_sionna.sweep import read_csv
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "n_images"]
+FIGURES = ["psnr_vs_snr.png", "ms_ssim_vs_snr.png", "decode_failure_vs_snr.png",
+           "interface_ber.png", "learned_eps.png", "examples.png"]
+
+
+def load_scenario():
+    spec = importlib.util.spec_from_file_location(
+        "split_vs_ldpc", ROOT / "scenarios" / "split_vs_ldpc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("split_vs_ldpc")
+    load_scenario().main(["--profile", "smoke", "--out", str(out)])
+    return out
+
+
+def test_smoke_writes_every_output(smoke_run):
+    header = (smoke_run / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert set(CONTRACT) <= set(header)
+    rows = read_csv(smoke_run / "metrics.csv")
+    schemes = {r["scheme"] for r in rows}
+    assert {"split_jscc", "learned_interface", "deepjscc", "hevc+ldpc",
+            "hevc@capacity"} <= schemes
+    assert all(r["n_images"] == 8 for r in rows)
+    for name in FIGURES:
+        assert (smoke_run / name).stat().st_size > 1000, name
+    run = json.loads((smoke_run / "run.json").read_text())
+    assert run["seed"] == 0 and "train_split_jscc" in run["stages"]
+    assert len(run["interface_ber"]["ber"]) == 2
+
+
+def test_digital_chain_cliff_is_visible(smoke_run):
+    rows = {(r["scheme"], r["channel"], r["snr_db"]): r for r in read_csv(smoke_run /
+                                                                           "metrics.csv")}
+    low, high = rows[("hevc+ldpc", "awgn", 0)], rows[("hevc+ldpc", "awgn", 20)]
+    assert low["fail_rate"] == 1.0 and high["fail_rate"] == 0.0
+    assert high["psnr"] > low["psnr"] + 5
+
+
+def test_rerun_reuses_weights_and_resume_is_identical(smoke_run, tmp_path):
+    """Same seed -> identical CSV; the second run loads the stored weights."""
+    scenario = load_scenario()
+    out = tmp_path / "again"
+    (out).mkdir()
+    import shutil
+    shutil.copytree(smoke_run / "ckpt", out / "ckpt")
+    scenario.main(["--profile", "smoke", "--out", str(out)])
+    assert (out / "metrics.csv").read_bytes() == (smoke_run / "metrics.csv").read_bytes()
+    run = json.loads((out / "run.json").read_text())
+    assert run["stages"]["train_split_jscc"] < 10  # loaded, not trained
+
+
+def test_bad_cli_arguments_exit_2(tmp_path, capsys):
+    scenario = load_scenario()
+    with pytest.raises(SystemExit) as info:
+        scenario.main(["--profile", "huge", "--out", str(tmp_path)])
+    assert info.value.code == 2
+    assert "--profile" in capsys.readouterr().err
