@@ -58,6 +58,10 @@ class LDPCEncoder(keras.layers.Layer):
         """The wrapped Sionna block (needed by Sionna's decoder)."""
         return self._encoder
 
+    def build(self, bits_shape):
+        # stateless wrapper: the Sionna block builds itself on its first call
+        self.built = True
+
     def call(self, bits):
         check_real(bits, "bits")
         check_rank(bits, "bits", 1)
@@ -108,6 +112,10 @@ class LDPCDecoder(keras.layers.Layer):
         self.hard_out = bool(hard_out)
         self._decoder = LDPC5GDecoder(encoder.sionna_encoder, num_iter=self.num_iter,
                                       hard_out=self.hard_out, return_infobits=True)
+
+    def build(self, llr_shape):
+        # stateless wrapper: the Sionna block builds itself on its first call
+        self.built = True
 
     def call(self, llr):
         check_real(llr, "llr")

@@ -122,6 +122,10 @@ class TBEncoder(keras.layers.Layer):
     def sionna_encoder(self) -> _SionnaTBEncoder:
         return self._encoder
 
+    def build(self, bits_shape):
+        # stateless wrapper: the Sionna block builds itself on its first call
+        self.built = True
+
     def call(self, bits):
         check_real(bits, "bits")
         check_rank(bits, "bits", 2)
@@ -165,6 +169,10 @@ class TBDecoder(keras.layers.Layer):
         self.encoder = encoder
         self.num_iter = check_positive_int(num_iter, "num_iter")
         self._decoder = _SionnaTBDecoder(encoder.sionna_encoder, num_bp_iter=self.num_iter)
+
+    def build(self, llr_shape):
+        # stateless wrapper: the Sionna block builds itself on its first call
+        self.built = True
 
     def call(self, llr):
         check_real(llr, "llr")
