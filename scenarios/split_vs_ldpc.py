@@ -101,7 +101,8 @@ def main(argv=None):
                         snr_db=cfg["snr_db"])
     evaluator = sweep.ImageSweep(schemes, test)
     runner = sweep.SweepRunner(args.out, COLUMNS, resume=args.resume, shard=args.shard,
-                               seed=args.seed, record=record, desc=NAME)
+                               seed=args.seed, record=record, desc=NAME, devices=args.devices,
+                               argv=args.argv, script=__file__)
     with record.stage("sweep"):
         rows = runner.run(points, evaluator.evaluate, evaluator.prepare,
                           reseed=evaluator.seeded_layers())

@@ -148,12 +148,17 @@ class SweepRunner:
     seed : int -- run seed from which every point's seed is derived.
     record : RunRecord or None -- receives failures (and is written after them).
     desc : str -- progress bar and log prefix.
+    devices : list of str or None -- with ``shard=None``: run the sweep as one shard per
+        device in child processes of ``script argv`` (see :mod:`.devices`) and merge.
+    argv, script : the scenario's arguments and path, for ``devices``.
     """
 
     def __init__(self, out_dir: str | os.PathLike, columns: Sequence[str],
                  key_columns: Sequence[str] = ("scheme", "channel", "cbr", "snr_db"),
                  resume: bool = False, shard: tuple[int, int] | None = None,
-                 seed: int = 0, record: Any = None, desc: str = "sweep"):
+                 seed: int = 0, record: Any = None, desc: str = "sweep",
+                 devices: Sequence[str] | None = None, argv: Sequence[str] | None = None,
+                 script: str | os.PathLike | None = None):
         if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
             raise TypeError(f"`columns` must be a sequence of non-empty strings, "
                             f"got {columns!r}")
@@ -189,6 +194,9 @@ class SweepRunner:
         self.seed = int(seed)
         self.record = record
         self.desc = str(desc)
+        self.devices = list(devices) if devices else None
+        self.argv = list(argv or [])
+        self.script = script
         self.path = self.out_dir / csv_name(shard)
         self.manifest_path = self.out_dir / manifest_name(shard) if shard else None
         self.failures: list[dict[str, Any]] = []
@@ -333,6 +341,12 @@ class SweepRunner:
             raise TypeError(f"`group_by` must be a sequence of axis names, got the "
                             f"string {group_by!r}")
         all_points = self._check_points(points)
+        if self.devices and self.shard is None:
+            from .devices import launch_shards
+            from .io import read_csv
+            if self.script is None:
+                raise ValueError("`devices` needs `script` (the scenario file to relaunch)")
+            return read_csv(launch_shards(self.script, self.argv, self.devices, self.out_dir))
         grid_keys = [tuple(format_value(p[c]) for c in self.key_columns)
                      for p in all_points]
         if self.shard is None:
