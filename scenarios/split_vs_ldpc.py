@@ -68,6 +68,7 @@ def load_images(cfg, seed):
 def main(argv=None):
     args = sweep.parse_args(argv, name=NAME, description=__doc__.splitlines()[0])
     cfg = PROFILES[args.profile]
+    sweep.set_global_seed(args.seed)  # before any layer draws its initial weights or seed
     record = sweep.RunRecord(args.out, NAME, args, cfg)
     with record.stage("data"):
         train, test = load_images(cfg, args.seed)

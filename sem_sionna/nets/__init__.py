@@ -4,6 +4,9 @@ from sem_sionna.nets.blocks import (GDN, AnalysisTransform, AttentionBlock, Dens
                                     ResidualBlockWithStride, ResidualUnit, SEBlock,
                                     SNRFeatureAttention, SubpixelConv, SynthesisTransform,
                                     TransformerBlock, complex_to_real, real_to_complex)
+from sem_sionna.nets.ciba import (PERTURBATION_MODES, NoisePredictor, ciba_loss, importance_score,
+                                  perturb_features)
+from sem_sionna.nets.classifier import SceneClassifier, train_classifier
 from sem_sionna.nets.deepjscc import DeepJSCCDecoder, DeepJSCCEncoder
 from sem_sionna.nets.deform import DeformableConv2D, bilinear_sample
 from sem_sionna.nets.importance import (ImportanceChannelDemapper, ImportanceChannelMapper,
@@ -16,6 +19,7 @@ from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES, DACBlock, QuantizationAdap
 from sem_sionna.nets.proxy import ProxyNetwork, proxy_loss, straight_through_chain
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.nets.split import ChannelDemapper, ChannelMapper, SourceDemapper, SourceMapper
+from sem_sionna.nets.vae import VAE, VAEDecoder, VAEEncoder, kl_divergence
 
 __all__ = [
     "AnalysisTransform",
@@ -33,8 +37,10 @@ __all__ = [
     "ImportanceChannelMapper",
     "LearnedBSCInterface",
     "MultiLevelBSC",
+    "NoisePredictor",
     "PCEN",
     "PEN",
+    "PERTURBATION_MODES",
     "PPEN",
     "PowerNormalization",
     "ProxyNetwork",
@@ -47,6 +53,7 @@ __all__ = [
     "SEBlock",
     "SNRFeatureAttention",
     "SNRModulation",
+    "SceneClassifier",
     "SegNet",
     "SourceDemapper",
     "SourceMapper",
@@ -54,17 +61,25 @@ __all__ = [
     "SubpixelConv",
     "SynthesisTransform",
     "TransformerBlock",
+    "VAE",
+    "VAEDecoder",
+    "VAEEncoder",
     "bilinear_sample",
+    "ciba_loss",
     "complex_to_real",
     "constellation_points",
+    "importance_score",
+    "kl_divergence",
     "multilevel_eps",
     "optimal_combiner",
     "pcen_loss",
+    "perturb_features",
     "precoding_matrix",
     "project_to_constellation",
     "proxy_loss",
     "real_to_complex",
     "soft_project_to_constellation",
     "straight_through_chain",
+    "train_classifier",
     "unprecode",
 ]

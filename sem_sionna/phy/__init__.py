@@ -1,4 +1,8 @@
 """Keras 3 layers around Sionna's physical-layer blocks (the ``sem_sionna.phy`` contract)."""
+from sem_sionna.phy.allocation import (ALLOCATION_SCHEMES, allocate_features, apply_assignment,
+                                       eigen_gains, importance_weights, invert_assignment,
+                                       mmse_power, subchannel_matching, weighted_mse,
+                                       wmmse_power)
 from sem_sionna.phy.channel import AWGN, BSC
 from sem_sionna.phy.ldpc import LDPCDecoder, LDPCEncoder
 from sem_sionna.phy.mapping import QAMDemapper, QAMMapper
@@ -10,6 +14,7 @@ from sem_sionna.phy.transport import TBDecoder, TBEncoder, transport_block_size
 from sem_sionna.phy.utils import ebnodb2no, snrdb2no
 
 __all__ = [
+    "ALLOCATION_SCHEMES",
     "AWGN",
     "BSC",
     "LDPCDecoder",
@@ -24,10 +29,19 @@ __all__ = [
     "QAMMapper",
     "TBDecoder",
     "TBEncoder",
+    "allocate_features",
+    "apply_assignment",
     "ebnodb2no",
+    "eigen_gains",
     "equal_power",
     "get_power_allocation",
+    "importance_weights",
+    "invert_assignment",
+    "mmse_power",
+    "subchannel_matching",
     "snrdb2no",
     "transport_block_size",
     "water_filling",
+    "weighted_mse",
+    "wmmse_power",
 ]
