@@ -26,7 +26,7 @@ SCRIPT = textwrap.dedent("""
     runner = sweep.SweepRunner(sys.argv[1], ["scheme", "channel", "cbr", "snr_db", "psnr",
                                              "n_images"], resume=True, seed=11)
     runner.run(sweep.grid(scheme=["a", "b", "c"], channel=["awgn"], cbr=[0.5],
-                          snr_db=list(range(14))), evaluate, prepare=prepare)
+                          snr_db=list(range(30))), evaluate, prepare=prepare)
 """)
 
 
@@ -43,11 +43,11 @@ def test_sigkill_and_resume_is_byte_identical(tmp_path):
     assert start(script, ref_dir).wait(timeout=60) == 0
     ref_bytes = (ref_dir / "metrics.csv").read_bytes()
     ref_rows = sweep.read_csv(ref_dir / "metrics.csv")
-    assert len(ref_rows) == 42
+    assert len(ref_rows) == 90
 
     rng = np.random.default_rng(0)
     kills = 0
-    for _ in range(6):
+    for _ in range(8):
         proc = start(script, out)
         time.sleep(rng.uniform(0.2, 0.7))
         if proc.poll() is not None:  # finished before the kill
@@ -58,7 +58,7 @@ def test_sigkill_and_resume_is_byte_identical(tmp_path):
         if (out / "metrics.csv").exists():
             rows = sweep.read_csv(out / "metrics.csv")  # always parses
             assert all(r in ref_rows for r in rows)
-    assert kills >= 3
+    assert kills >= 5
     assert start(script, out).wait(timeout=60) == 0
     assert (out / "metrics.csv").read_bytes() == ref_bytes
     assert not list(out.glob("*.tmp"))
