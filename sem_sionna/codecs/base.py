@@ -10,6 +10,9 @@ the best quality whose whole payload fits a byte budget.
 from __future__ import annotations
 
 import abc
+import hashlib
+import threading
+from collections import OrderedDict
 import numbers
 from typing import Any
 
@@ -81,6 +84,41 @@ def _check_max_bytes(max_bytes: Any) -> int:
     return int(max_bytes)
 
 
+class _EncodeCache:
+    """Bounded LRU of encoded payloads, keyed by codec config, pixels and quality.
+
+    Encoding is deterministic, and sweeps encode the same test images at the same
+    qualities many times (one rate search per budget, per channel, per MCS); the
+    cache makes those repeats free. At most ``max_bytes`` of payloads are kept.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 2**20):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            payload = self._items.get(key)
+            if payload is not None:
+                self._items.move_to_end(key)
+            return payload
+
+    def put(self, key, payload: bytes) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = payload
+            self._size += len(payload)
+            while self._size > self.max_bytes and self._items:
+                _, old = self._items.popitem(last=False)
+                self._size -= len(old)
+
+
+_ENCODE_CACHE = _EncodeCache()
+
+
 class ImageCodec(abc.ABC):
     """Base class of the image codecs: one image in, the transmitted bytes out.
 
@@ -134,7 +172,7 @@ class ImageCodec(abc.ABC):
         payload : bytes -- everything that is transmitted, headers included.
         """
         pixels = to_uint8(check_image(image))
-        return self._encode(pixels, self._check_quality(quality))
+        return self._encode_cached(pixels, self._check_quality(quality))
 
     def decode(self, data: bytes | bytearray | memoryview) -> np.ndarray:
         """Decode one payload.
@@ -197,7 +235,7 @@ class ImageCodec(abc.ABC):
 
         def fits(index: int) -> bool:
             if index not in payloads:
-                payloads[index] = self._encode(pixels, qualities[index])
+                payloads[index] = self._encode_cached(pixels, qualities[index])
             return len(payloads[index]) <= max_bytes
 
         best = None
@@ -218,6 +256,16 @@ class ImageCodec(abc.ABC):
         return payloads[best], qualities[best]
 
     # -- helpers -----------------------------------------------------------------
+    def _encode_cached(self, pixels: np.ndarray, quality: int) -> bytes:
+        """``_encode`` through a process-wide cache (see :class:`_EncodeCache`)."""
+        key = (repr(sorted(self.get_config().items())), pixels.shape,
+               hashlib.blake2b(pixels.tobytes(), digest_size=16).digest(), int(quality))
+        payload = _ENCODE_CACHE.get(key)
+        if payload is None:
+            payload = self._encode(pixels, quality)
+            _ENCODE_CACHE.put(key, payload)
+        return payload
+
     def _check_quality(self, quality: Any) -> int:
         valid = (isinstance(quality, numbers.Real) and not isinstance(quality, (bool, np.bool_))
                  and float(quality).is_integer() and int(quality) in self.qualities)

@@ -139,6 +139,10 @@ class _SizeTable(codecs.ImageCodec):
     def _decode(self, data):
         return np.zeros((1, 1, 3), np.uint8)
 
+    def get_config(self):
+        # constructor arguments identify the codec (and its cached encodings)
+        return {"name": self.name, "sizes": self.sizes}
+
 
 def test_encode_to_budget_uses_neighbour_when_lowest_is_too_large():
     image = np.zeros((4, 4, 3), np.float32)
@@ -161,3 +165,15 @@ def test_encode_to_budget_on_non_monotone_sizes():
         assert len(payload) == sizes[quality] <= budget
         assert quality == len(sizes) - 1 or sizes[quality + 1] > budget
         assert codec.calls <= 10  # a search, not a scan of all 40 qualities
+
+
+def test_repeated_encodings_come_from_the_cache():
+    codec = _SizeTable([10, 20, 30, 40, 50])
+    image = np.random.default_rng(5).random((4, 4, 3)).astype(np.float32)
+    first = codec.encode_to_budget(image, 35)
+    calls = codec.calls
+    assert codec.encode_to_budget(image, 35) == first and codec.calls == calls
+    codec.encode_to_budget(image, 45)  # a new budget reuses the qualities already tried
+    assert codec.calls <= calls + 1
+    other = _SizeTable([11, 21, 31, 41, 51])  # other constructor arguments: own entries
+    assert len(other.encode(image, 2)) == 31
