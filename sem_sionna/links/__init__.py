@@ -2,6 +2,7 @@
 from sem_sionna.links.capacity import CAPACITY_CHANNELS, CapacityBound, capacity_bits
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
+from sem_sionna.links.sdjscc import SDJSCCLink
 from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC, interface_ber
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain
 
@@ -15,6 +16,7 @@ __all__ = [
     "DigitalOracle",
     "LearnedInterfaceJSCC",
     "ORACLE_METRICS",
+    "SDJSCCLink",
     "SplitJSCC",
     "TransportChain",
     "capacity_bits",

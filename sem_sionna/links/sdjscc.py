@@ -412,8 +412,6 @@ def plot_semantic_weights(weights: Sequence[np.ndarray], classifier, images, pat
     FigureCanvasAgg(fig)
     axes = fig.subplots(2, ncols, squeeze=False)
     for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
         ax.set_visible(False)
     for col, (i, w) in enumerate(stages):
         k = w.size
@@ -422,17 +420,32 @@ def plot_semantic_weights(weights: Sequence[np.ndarray], classifier, images, pat
         grid_w[:k] = w
         ax = axes[0, col]
         ax.set_visible(True)
+        ax.set_xticks([])
+        ax.set_yticks([])
         im = ax.imshow(grid_w.reshape(rows, -1), cmap="viridis", vmin=0.0)
         ttl = titles[col] if titles else f"stage {i} ({k} maps)"
         ax.set_title(ttl + (f"\nsum = {r:g}" if r is not None else ""), fontsize="small")
         ax.set_xlabel("feature map index (row-major)", fontsize="x-small")
         fig.colorbar(im, ax=ax, shrink=0.8, label="semantic weight w'_k")
+    if stages and len(stages) < ncols:  # distribution of the last stage's weights
+        i, w = stages[-1]
+        ax = axes[0, len(stages)]
+        ax.set_visible(True)
+        ax.bar(np.arange(w.size), np.sort(w)[::-1], color="C0", width=1.0)
+        ax.axhline(w.sum() / w.size, color="C3", linestyle="--", label="equal weights r/K")
+        ax.set_xticks([0, w.size - 1])
+        ax.set_xlabel("feature maps, sorted by weight", fontsize="x-small")
+        ax.set_ylabel("w'_k", fontsize="x-small")
+        ax.set_title(f"stage {i}: sorted weights", fontsize="small")
+        ax.legend(fontsize="x-small")
     if stages and len(images):
         last, w_last = stages[-1]
         maps = semantic_map(classifier, images, w_last, stage=last)
         for col, (img, m) in enumerate(zip(images, maps)):
             ax = axes[1, col]
             ax.set_visible(True)
+            ax.set_xticks([])
+            ax.set_yticks([])
             ax.imshow(np.clip(img, 0, 1))
             ax.imshow(m, cmap="jet", alpha=0.45, vmin=0, vmax=1)
             ax.set_title(f"sum_k w'_k f_k, stage {last}", fontsize="x-small")

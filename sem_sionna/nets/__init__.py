@@ -6,7 +6,7 @@ from sem_sionna.nets.blocks import (GDN, AnalysisTransform, AttentionBlock, Dens
                                     TransformerBlock, complex_to_real, real_to_complex)
 from sem_sionna.nets.ciba import (PERTURBATION_MODES, NoisePredictor, ciba_loss, importance_score,
                                   perturb_features)
-from sem_sionna.nets.classifier import SceneClassifier, train_classifier
+from sem_sionna.nets.classifier import SceneClassifier, predict_labels, train_classifier
 from sem_sionna.nets.deepjscc import DeepJSCCDecoder, DeepJSCCEncoder
 from sem_sionna.nets.deform import DeformableConv2D, bilinear_sample
 from sem_sionna.nets.importance import (ImportanceChannelDemapper, ImportanceChannelMapper,
@@ -17,6 +17,9 @@ from sem_sionna.nets.pcen import (CEN, PCEN, PEN, constellation_points, optimal_
                                   soft_project_to_constellation, unprecode)
 from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES, DACBlock, QuantizationAdaptive, StripPooling
 from sem_sionna.nets.proxy import ProxyNetwork, proxy_loss, straight_through_chain
+from sem_sionna.nets.sdjscc import (BinaryQuantizer, SDJSCCDecoder, SDJSCCEncoder,
+                                    gradient_importance, semantic_loss, semantic_map,
+                                    semantic_weights, uniform_weights)
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.nets.split import ChannelDemapper, ChannelMapper, SourceDemapper, SourceMapper
 from sem_sionna.nets.vae import VAE, VAEDecoder, VAEEncoder, kl_divergence
@@ -24,6 +27,7 @@ from sem_sionna.nets.vae import VAE, VAEDecoder, VAEEncoder, kl_divergence
 __all__ = [
     "AnalysisTransform",
     "AttentionBlock",
+    "BinaryQuantizer",
     "CEN",
     "ChannelDemapper",
     "ChannelMapper",
@@ -50,6 +54,8 @@ __all__ = [
     "ResidualBlockWithStride",
     "ResidualUnit",
     "SCSC_Q_VALUES",
+    "SDJSCCDecoder",
+    "SDJSCCEncoder",
     "SEBlock",
     "SNRFeatureAttention",
     "SNRModulation",
@@ -68,6 +74,7 @@ __all__ = [
     "ciba_loss",
     "complex_to_real",
     "constellation_points",
+    "gradient_importance",
     "importance_score",
     "kl_divergence",
     "multilevel_eps",
@@ -75,11 +82,16 @@ __all__ = [
     "pcen_loss",
     "perturb_features",
     "precoding_matrix",
+    "predict_labels",
     "project_to_constellation",
     "proxy_loss",
     "real_to_complex",
+    "semantic_loss",
+    "semantic_map",
+    "semantic_weights",
     "soft_project_to_constellation",
     "straight_through_chain",
     "train_classifier",
+    "uniform_weights",
     "unprecode",
 ]

@@ -1,0 +1,86 @@
+"""SD-JSCC training schedule: the losses decrease, the store reloads, arguments are checked."""
+import numpy as np
+import pytest
+
+from sem_sionna.data import scenes
+from sem_sionna.nets.classifier import SceneClassifier
+from sem_sionna.nets.sdjscc import SDJSCCDecoder, SDJSCCEncoder, uniform_weights
+from sem_sionna.train import WeightStore
+from sem_sionna.train.sdjscc import (jscc_codec, pretrain_classifier, train_jscc,
+                                     train_sdjscc_schemes)
+
+
+@pytest.fixture(scope="module")
+def images():
+    x, _, y = scenes(64, size=16, seed=0, num_classes=3, max_objects=1)
+    return x, y
+
+
+def test_pixel_training_reduces_loss(images):
+    x, _ = images
+    enc, dec = SDJSCCEncoder(4, filters=8), SDJSCCDecoder(filters=8)
+    hist = train_jscc(enc, dec, x, epochs=5, batch_size=16, lr=3e-3, pb_max=0.05, seed=1)
+    assert hist["loss"][-1] < 0.8 * hist["loss"][0]
+    assert hist["mse"] == hist["loss"]
+
+
+def test_semantic_training_reduces_loss_and_freezes_classifier(images):
+    x, _ = images
+    clf = SceneClassifier(3, width=4, depth=2)
+    clf.build((None, 16, 16, 3))
+    before = [w.copy() for w in clf.get_weights()]
+    enc, dec = SDJSCCEncoder(4, filters=8), SDJSCCDecoder(filters=8)
+    weights = [None, np.linspace(0.5, 1.5, 8, dtype=np.float32) / 8]
+    hist = train_jscc(enc, dec, x, epochs=5, batch_size=16, lr=3e-3, classifier=clf,
+                      weights=weights, pixel_weight=0.5, seed=1)
+    assert hist["loss"][-1] < hist["loss"][0]
+    assert hist["semantic"][-1] < hist["semantic"][0]
+    np.testing.assert_allclose(hist["loss"], 0.5 * np.array(hist["mse"]) +
+                               np.array(hist["semantic"]), rtol=1e-4)
+    for a, b in zip(clf.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(pb_max=0.7), "pb_max"),
+    (dict(pixel_weight=0.0), "pixel_weight"),
+    (dict(weights=[None, np.ones(8)]), "classifier"),
+])
+def test_train_jscc_rejects_bad_arguments(images, kwargs, name):
+    enc, dec = SDJSCCEncoder(4, filters=4), SDJSCCDecoder(filters=4)
+    with pytest.raises(ValueError, match=name):
+        train_jscc(enc, dec, images[0], epochs=1, **kwargs)
+
+
+def test_weights_must_match_classifier_stages(images):
+    clf = SceneClassifier(3, width=4, depth=2)
+    enc, dec = SDJSCCEncoder(4, filters=4), SDJSCCDecoder(filters=4)
+    with pytest.raises(ValueError, match="stage"):
+        train_jscc(enc, dec, images[0], 1, classifier=clf, weights=[np.ones(4)])
+
+
+def test_schemes_train_once_then_load(images, tmp_path):
+    x, y = images
+    store = WeightStore(tmp_path)
+    clf_cfg = dict(num_classes=3, width=4, depth=2, epochs=1, batch_size=16, lr=1e-3)
+    clf, hist = pretrain_classifier(store, x, y, clf_cfg, seed=0)
+    assert len(hist["loss"]) == 1
+    cfg = dict(image_size=16, latent_channels=2, filters=4, num_res_blocks=1,
+               pretrain_epochs=1, finetune_epochs=1, batch_size=16, lr=1e-3,
+               finetune_lr=1e-3, pb_max=0.1, pixel_weight=1.0)
+    losses = {"deep_jscc": None, "uniform": uniform_weights([None, 8], 1.0)}
+    codecs, summaries = train_sdjscc_schemes(store, x, clf, losses, cfg, seed=0)
+    assert set(summaries) == {"jscc_pretrain", "deep_jscc", "uniform"}
+    assert "semantic" in summaries["uniform"] and "semantic" not in summaries["deep_jscc"]
+    out = {k: np.asarray(c(x[:4])) for k, c in codecs.items()}
+    again, _ = train_sdjscc_schemes(store, x, clf, losses, cfg, seed=0)  # loads
+    for k, c in again.items():
+        np.testing.assert_allclose(np.asarray(c(x[:4])), out[k], atol=1e-6)
+    assert len(list(tmp_path.glob("*/done.json"))) == 4
+
+
+def test_jscc_codec_layers():
+    codec = jscc_codec(16, 3, filters=4)
+    enc, quant, dec = codec.layers
+    assert isinstance(enc, SDJSCCEncoder) and isinstance(dec, SDJSCCDecoder)
+    assert codec.output_shape == (None, 16, 16, 3)
