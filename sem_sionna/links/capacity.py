@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna import codecs
-from sem_sionna.links.transport_chain import CHANNELS
+from sem_sionna.links.base import (CodecChain, channel_config, check_num_streams,
+                                   resolve_channel)
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.power import water_filling
 from sem_sionna.phy.utils import check_positive_int
@@ -121,7 +122,7 @@ def capacity_bits(snr_db, channel="awgn", h=None, num_streams: int | None = None
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class CapacityBound(keras.layers.Layer):
+class CapacityBound(CodecChain):
     """Genie upper bound of a codec over a capacity-achieving channel code.
 
     Each image gets ``floor(num_channel_uses * C / 8)`` bytes, ``C`` from
@@ -166,35 +167,16 @@ class CapacityBound(keras.layers.Layer):
     >>> x_hat, info = bound.run(images, 10.0)   # NumPy in, NumPy out
     """
 
+    info_spec = (("decoded", tf.bool), ("payload_bytes", tf.int32), ("quality", tf.int32),
+                 ("capacity", tf.float32), ("budget_bytes", tf.int32))
+
     def __init__(self, codec, num_channel_uses: int, channel="awgn", fallback=None,
                  num_streams: int | None = None, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.codec = codecs.get(codec) if isinstance(codec, str) else codec
-        if not isinstance(self.codec, codecs.ImageCodec):
-            raise TypeError(f"`codec` must be a codec name or ImageCodec, got {codec!r}")
+        super().__init__(codec, fallback, **kwargs)
         self.num_channel_uses = check_positive_int(num_channel_uses, "num_channel_uses")
         self.seed = seed
-        if isinstance(channel, dict):
-            channel = keras.saving.deserialize_keras_object(channel)
-        if isinstance(channel, str):
-            if channel not in CHANNELS:
-                raise ValueError(f"`channel` must be one of {CHANNELS} or a MIMOChannel, "
-                                 f"got {channel!r}")
-            self._mimo = None if channel == "awgn" else MIMOChannel(1, 1, "rayleigh", seed=seed)
-        elif isinstance(channel, MIMOChannel):
-            self._mimo = channel
-        else:
-            raise TypeError("`channel` must be 'awgn', 'rayleigh' or a MIMOChannel, got "
-                            f"{type(channel).__name__}")
-        self.channel = channel
-        max_streams = 1 if self._mimo is None else min(self._mimo.num_tx_ant,
-                                                       self._mimo.num_rx_ant)
-        self.num_streams = max_streams if num_streams is None else check_positive_int(
-            num_streams, "num_streams")
-        if self.num_streams > max_streams:
-            raise ValueError(f"`num_streams` must be <= {max_streams} for this channel, "
-                             f"got {num_streams}")
-        self.fallback = None if fallback is None else np.asarray(fallback, np.float32)
+        self.channel, self._mimo = resolve_channel(channel, seed)
+        self.num_streams = check_num_streams(num_streams, self._mimo)
 
     # -- NumPy API ------------------------------------------------------------------
     def capacity(self, snr_db, batch_size: int) -> np.ndarray:
@@ -231,44 +213,7 @@ class CapacityBound(keras.layers.Layer):
                 "budget_bytes": np.minimum(budget, np.iinfo(np.int32).max).astype(np.int32)}
         return x_hat, info
 
-    def _fallback(self, shape) -> np.ndarray:
-        if self.fallback is None:
-            return np.full(shape, 0.5, np.float32)
-        if self.fallback.shape != tuple(shape):
-            raise ValueError(f"`fallback` has shape {self.fallback.shape}, images have {shape}")
-        return self.fallback
-
-    # -- Keras API ------------------------------------------------------------------
-    def __call__(self, images, snr_db, **kwargs):
-        if not keras.ops.is_tensor(snr_db):
-            snr_db = tf.constant(snr_db, tf.float32)
-        return super().__call__(images, snr_db, **kwargs)
-
-    def call(self, images, snr_db, return_info: bool = False):
-        def numpy_run(images, snr_db):
-            x_hat, info = self.run(images, snr_db)
-            return (x_hat, info["decoded"], info["payload_bytes"], info["quality"],
-                    info["capacity"], info["budget_bytes"])
-        outputs = tf.numpy_function(
-            numpy_run, [images, tf.cast(snr_db, tf.float32)],
-            [tf.float32, tf.bool, tf.int32, tf.int32, tf.float32, tf.int32], stateful=True)
-        x_hat = tf.ensure_shape(outputs[0], images.shape)
-        if not return_info:
-            return x_hat
-        batch = images.shape[:1]
-        keys = ("decoded", "payload_bytes", "quality", "capacity", "budget_bytes")
-        return x_hat, {k: tf.ensure_shape(v, batch) for k, v in zip(keys, outputs[1:])}
-
-    def build(self, images_shape, snr_db_shape=None):
-        self.built = True
-
-    def compute_output_shape(self, images_shape, snr_db_shape=None):
-        return images_shape
-
     def get_config(self):
-        channel = self.channel if isinstance(self.channel, str) else \
-            keras.saving.serialize_keras_object(self.channel)
-        return {**super().get_config(), "codec": self.codec.name,
-                "num_channel_uses": self.num_channel_uses, "channel": channel,
-                "num_streams": self.num_streams, "seed": self.seed,
-                "fallback": None if self.fallback is None else self.fallback.tolist()}
+        return {**super().get_config(), "num_channel_uses": self.num_channel_uses,
+                "channel": channel_config(self.channel), "num_streams": self.num_streams,
+                "seed": self.seed}

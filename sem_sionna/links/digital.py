@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna import codecs
+from sem_sionna.links.base import CodecChain, channel_config
 from sem_sionna.links.framing import LENGTH_BYTES, deframe_payloads, frame_payloads
 from sem_sionna.links.transport_chain import TransportChain
 from sem_sionna.phy.utils import snrdb2no
@@ -16,7 +17,7 @@ __all__ = ["DigitalLink"]
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class DigitalLink(keras.layers.Layer):
+class DigitalLink(CodecChain):
     """Image codec + 5G transport block + QAM over AWGN, Rayleigh or SVD-MIMO.
 
     The separate source-channel baseline of S1-S3::
@@ -73,10 +74,7 @@ class DigitalLink(keras.layers.Layer):
                  coderate: float, channel="awgn", fallback=None, num_streams=None,
                  power_allocation: str = "waterfilling", num_iter: int = 20,
                  jit_compile: bool | None = None, seed: int | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.codec = codecs.get(codec) if isinstance(codec, str) else codec
-        if not isinstance(self.codec, codecs.ImageCodec):
-            raise TypeError(f"`codec` must be a codec name or ImageCodec, got {codec!r}")
+        super().__init__(codec, fallback, **kwargs)
         self.chain = TransportChain(num_channel_uses, num_bits_per_symbol, coderate, channel,
                                     num_streams, power_allocation, num_iter, seed=seed)
         self.num_channel_uses = self.chain.num_channel_uses
@@ -89,7 +87,6 @@ class DigitalLink(keras.layers.Layer):
         self.jit_compile = (bool(tf.config.list_physical_devices("GPU")) if jit_compile is None
                             else bool(jit_compile))
         self.seed = seed
-        self.fallback = None if fallback is None else np.asarray(fallback, np.float32)
         self.max_payload_bytes = self.chain.payload_bits // 8 - LENGTH_BYTES
         self._transmit = tf.function(self.chain, jit_compile=self.jit_compile)
         self._decode_cache: OrderedDict[bytes, np.ndarray | None] = OrderedDict()
@@ -141,61 +138,22 @@ class DigitalLink(keras.layers.Layer):
                 "quality": encoded["quality"]}
         return x_hat, info
 
+    info_spec = (("decoded", tf.bool), ("payload_bytes", tf.int32), ("crc_ok", tf.bool),
+                 ("quality", tf.int32))
+
     def _remember(self, payload: bytes, image):
         self._decode_cache[payload] = image
         while len(self._decode_cache) > 4096:
             self._decode_cache.popitem(last=False)
-
-    def _fallback(self, shape) -> np.ndarray:
-        if self.fallback is None:
-            return np.full(shape, 0.5, np.float32)
-        if self.fallback.shape != tuple(shape):
-            raise ValueError(f"`fallback` has shape {self.fallback.shape}, images have {shape}")
-        return self.fallback
 
     def run(self, images, snr_db):
         """Encode, transmit and decode a batch in NumPy: ``(x_hat, info)``."""
         encoded = self.encode(images)
         return self.decode(encoded, *self.transmit(encoded["bits"], snr_db))
 
-    # -- Keras API ----------------------------------------------------------------
-    def __call__(self, images, snr_db, **kwargs):
-        if not keras.ops.is_tensor(snr_db):
-            snr_db = tf.constant(snr_db, tf.float32)
-        return super().__call__(images, snr_db, **kwargs)
-
-    def call(self, images, snr_db, return_info: bool = False):
-        def numpy_run(images, snr_db):
-            x_hat, info = self.run(images, snr_db)
-            return (x_hat, info["decoded"], info["payload_bytes"], info["crc_ok"],
-                    info["quality"])
-        x_hat, decoded, nbytes, crc_ok, quality = tf.numpy_function(
-            numpy_run, [images, tf.cast(snr_db, tf.float32)],
-            [tf.float32, tf.bool, tf.int32, tf.bool, tf.int32], stateful=True)
-        x_hat = tf.ensure_shape(x_hat, images.shape)
-        if not return_info:
-            return x_hat
-        batch = images.shape[:1]
-        info = {"decoded": tf.ensure_shape(decoded, batch),
-                "payload_bytes": tf.ensure_shape(nbytes, batch),
-                "crc_ok": tf.ensure_shape(crc_ok, batch),
-                "quality": tf.ensure_shape(quality, batch)}
-        return x_hat, info
-
-    def build(self, images_shape, snr_db_shape=None):
-        # no weights: the transport chain builds itself on first transmission
-        self.built = True
-
-    def compute_output_shape(self, images_shape, snr_db_shape=None):
-        return images_shape
-
     def get_config(self):
-        channel = self.channel if isinstance(self.channel, str) else \
-            keras.saving.serialize_keras_object(self.channel)
-        return {**super().get_config(), "codec": self.codec.name,
-                "num_channel_uses": self.num_channel_uses,
+        return {**super().get_config(), "num_channel_uses": self.num_channel_uses,
                 "num_bits_per_symbol": self.num_bits_per_symbol, "coderate": self.coderate,
-                "channel": channel, "num_streams": self.num_streams,
+                "channel": channel_config(self.channel), "num_streams": self.num_streams,
                 "power_allocation": self.power_allocation, "num_iter": self.num_iter,
-                "jit_compile": self.jit_compile, "seed": self.seed,
-                "fallback": None if self.fallback is None else self.fallback.tolist()}
+                "jit_compile": self.jit_compile, "seed": self.seed}

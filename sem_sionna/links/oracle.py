@@ -8,9 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna import codecs
+from sem_sionna.links.base import CodecChain, channel_config, resolve_channel
 from sem_sionna.links.digital import DigitalLink
-from sem_sionna.links.transport_chain import CHANNELS
 from sem_sionna.metrics import ms_ssim, psnr
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.utils import check_positive_int
@@ -54,7 +53,7 @@ def _check_mcs(mcs) -> tuple[tuple[float, int], ...]:
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class DigitalOracle(keras.layers.Layer):
+class DigitalOracle(CodecChain):
     """Separate-coding baseline with the best (code rate, QAM order) picked per SNR.
 
     One :class:`DigitalLink` per ``(coderate, num_bits_per_symbol)`` in ``mcs``, all
@@ -123,27 +122,18 @@ class DigitalOracle(keras.layers.Layer):
     ...     print(snr_db, info["mcs"], info["mcs_metric"][info["mcs"]])
     """
 
+    info_spec = (("decoded", tf.bool), ("payload_bytes", tf.int32), ("crc_ok", tf.bool),
+                 ("quality", tf.int32), ("mcs_index", tf.int32))
+
     def __init__(self, codec, num_channel_uses: int, mcs=DEFAULT_MCS, channel="awgn",
                  fallback=None, metric: str = "psnr", **kwargs):
         link_kwargs = {k: kwargs.pop(k) for k in _LINK_ARGS if k in kwargs}
-        super().__init__(**kwargs)
-        self.codec = codecs.get(codec) if isinstance(codec, str) else codec
-        if not isinstance(self.codec, codecs.ImageCodec):
-            raise TypeError(f"`codec` must be a codec name or ImageCodec, got {codec!r}")
+        super().__init__(codec, fallback, **kwargs)
         self.num_channel_uses = check_positive_int(num_channel_uses, "num_channel_uses")
         self.requested_mcs = _check_mcs(mcs)
         self.metric = self._check_metric(metric)
-        if isinstance(channel, dict):
-            channel = keras.saving.deserialize_keras_object(channel)
-        if isinstance(channel, str) and channel not in CHANNELS:
-            raise ValueError(f"`channel` must be one of {CHANNELS} or a MIMOChannel, "
-                             f"got {channel!r}")
-        if not isinstance(channel, (str, MIMOChannel)):
-            raise TypeError("`channel` must be 'awgn', 'rayleigh' or a MIMOChannel, got "
-                            f"{type(channel).__name__}")
-        self.channel = channel
+        self.channel, _ = resolve_channel(channel)
         self.link_kwargs = link_kwargs
-        self.fallback = None if fallback is None else np.asarray(fallback, np.float32)
 
         links, used, skipped = [], [], []
         for coderate, m in self.requested_mcs:
@@ -184,13 +174,6 @@ class DigitalOracle(keras.layers.Layer):
         config = self.channel.get_config()
         config.pop("name", None)
         return MIMOChannel.from_config(config)
-
-    def _fallback(self, shape) -> np.ndarray:
-        if self.fallback is None:
-            return np.full(shape, 0.5, np.float32)
-        if self.fallback.shape != tuple(shape):
-            raise ValueError(f"`fallback` has shape {self.fallback.shape}, images have {shape}")
-        return self.fallback
 
     @property
     def max_payload_bytes(self) -> dict:
@@ -266,44 +249,21 @@ class DigitalOracle(keras.layers.Layer):
         return x_hat, info
 
     def run(self, images, snr_db, metric: str | None = None):
-        """Encode and :meth:`evaluate` a batch in NumPy: ``(x_hat, info)``."""
-        return self.evaluate(self.encode(images), images, snr_db, metric)
+        """Encode and :meth:`evaluate` a batch in NumPy: ``(x_hat, info)``; ``snr_db`` is
+        one SNR for the whole batch (the MCS is chosen per SNR)."""
+        snr = np.unique(np.asarray(snr_db, np.float64))
+        if snr.size != 1:
+            raise ValueError(f"`snr_db` must be one value for the batch, got {snr_db!r}")
+        return self.evaluate(self.encode(images), images, float(snr[0]), metric)
 
     # -- Keras API ----------------------------------------------------------------
-    def __call__(self, images, snr_db, **kwargs):
-        if not keras.ops.is_tensor(snr_db):
-            snr_db = tf.constant(snr_db, tf.float32)
-        return super().__call__(images, snr_db, **kwargs)
-
-    def call(self, images, snr_db, return_info: bool = False):
-        def numpy_run(images, snr_db):
-            x_hat, info = self.run(images, float(snr_db))
-            index = -1 if info["mcs"] is None else self.mcs.index(info["mcs"])
-            return (x_hat, info["decoded"], info["payload_bytes"], info["crc_ok"],
-                    info["quality"], np.full(len(images), index, np.int32))
-        outputs = tf.numpy_function(
-            numpy_run, [images, tf.cast(snr_db, tf.float32)],
-            [tf.float32, tf.bool, tf.int32, tf.bool, tf.int32, tf.int32], stateful=True)
-        x_hat = tf.ensure_shape(outputs[0], images.shape)
-        if not return_info:
-            return x_hat
-        batch = images.shape[:1]
-        keys = ("decoded", "payload_bytes", "crc_ok", "quality", "mcs_index")
-        return x_hat, {k: tf.ensure_shape(v, batch) for k, v in zip(keys, outputs[1:])}
-
-    def build(self, images_shape, snr_db_shape=None):
-        # no weights: every link's transport chain builds itself on first transmission
-        self.built = True
-
-    def compute_output_shape(self, images_shape, snr_db_shape=None):
-        return images_shape
+    def _info_arrays(self, info: dict, images) -> list:
+        index = -1 if info["mcs"] is None else self.mcs.index(info["mcs"])
+        info = {**info, "mcs_index": np.full(len(images), index, np.int32)}
+        return super()._info_arrays(info, images)
 
     def get_config(self):
-        channel = self.channel if isinstance(self.channel, str) else \
-            keras.saving.serialize_keras_object(self.channel)
-        return {**super().get_config(), "codec": self.codec.name,
-                "num_channel_uses": self.num_channel_uses,
-                "mcs": [list(m) for m in self.requested_mcs], "channel": channel,
-                "metric": self.metric,
-                "fallback": None if self.fallback is None else self.fallback.tolist(),
+        return {**super().get_config(), "num_channel_uses": self.num_channel_uses,
+                "mcs": [list(m) for m in self.requested_mcs],
+                "channel": channel_config(self.channel), "metric": self.metric,
                 **self.link_kwargs}

@@ -6,14 +6,12 @@ import tensorflow as tf
 
 from sem_sionna.phy import (AWGN, QAMDemapper, QAMMapper, TBDecoder, TBEncoder,
                             transport_block_size)
-from sem_sionna.phy.mimo import MIMOChannel
+from sem_sionna.links.base import CHANNELS, channel_config, check_num_streams, resolve_channel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
 from sem_sionna.phy.utils import (ScalarArgsLayer, check_noise_variance, check_num_bits_per_symbol,
                                   check_positive_int)
 
 __all__ = ["TransportChain", "CHANNELS"]
-
-CHANNELS = ("awgn", "rayleigh")
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -69,26 +67,8 @@ class TransportChain(ScalarArgsLayer):
         self.power_allocation = power_allocation
         self.num_iter = check_positive_int(num_iter, "num_iter")
         self.seed = seed
-        if isinstance(channel, dict):
-            channel = keras.saving.deserialize_keras_object(channel)
-        if isinstance(channel, str):
-            if channel not in CHANNELS:
-                raise ValueError(f"`channel` must be one of {CHANNELS} or a MIMOChannel, "
-                                 f"got {channel!r}")
-            self._mimo = None if channel == "awgn" else MIMOChannel(1, 1, "rayleigh", seed=seed)
-        elif isinstance(channel, MIMOChannel):
-            self._mimo = channel
-        else:
-            raise TypeError("`channel` must be 'awgn', 'rayleigh' or a MIMOChannel, got "
-                            f"{type(channel).__name__}")
-        self.channel = channel
-        max_streams = 1 if self._mimo is None else min(self._mimo.num_tx_ant,
-                                                       self._mimo.num_rx_ant)
-        self.num_streams = max_streams if num_streams is None else check_positive_int(
-            num_streams, "num_streams")
-        if self.num_streams > max_streams:
-            raise ValueError(f"`num_streams` must be <= {max_streams} for this channel, "
-                             f"got {num_streams}")
+        self.channel, self._mimo = resolve_channel(channel, seed)
+        self.num_streams = check_num_streams(num_streams, self._mimo)
         self.num_coded_bits = self.num_channel_uses * self.num_streams * self.num_bits_per_symbol
         if not 0.0 < self.coderate < 1.0:
             raise ValueError(f"`coderate` must lie in (0, 1), got {coderate!r}")
@@ -132,8 +112,7 @@ class TransportChain(ScalarArgsLayer):
         return self._tb_decoder(llr)
 
     def get_config(self):
-        channel = self.channel if isinstance(self.channel, str) else \
-            keras.saving.serialize_keras_object(self.channel)
+        channel = channel_config(self.channel)
         return {**super().get_config(), "num_channel_uses": self.num_channel_uses,
                 "num_bits_per_symbol": self.num_bits_per_symbol, "coderate": self.coderate,
                 "channel": channel, "num_streams": self.num_streams,
