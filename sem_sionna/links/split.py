@@ -66,6 +66,11 @@ class _ImageLink(keras.Model):
         out = {k: v.numpy() for k, v in out.items()}
         return out.pop("x_hat"), out
 
+    def __call__(self, images, snr_db, **kwargs):
+        if not keras.ops.is_tensor(snr_db):
+            snr_db = tf.constant(snr_db, tf.float32)
+        return super().__call__(images, snr_db, **kwargs)
+
     def call(self, images, snr_db, channel: str = "awgn"):
         state = self._encode(images)
         no = snrdb2no(tf.cast(snr_db, tf.float32))
@@ -80,7 +85,7 @@ class _ImageLink(keras.Model):
 
     def build(self, images_shape, snr_db_shape=None):
         # parts are built when called; a reload builds them by running one batch
-        self(tf.zeros([1, *images_shape[1:]]), tf.zeros([1]))
+        self.call(tf.zeros([1, *images_shape[1:]]), tf.zeros([1]))
         self.built = True
 
     def encode(self, images) -> dict:
