@@ -77,12 +77,22 @@ class TransportChain(ScalarArgsLayer):
         tb_size = transport_block_size(self.num_coded_bits, self.coderate,
                                        self.num_bits_per_symbol)
         probe = TBEncoder(tb_size, self.num_coded_bits, self.coderate, self.num_bits_per_symbol)
-        self.payload_bits = tb_size - probe.crc_overhead
-        if self.payload_bits < 8:
-            raise ValueError(f"`num_channel_uses`={num_channel_uses} carries no payload at "
-                             f"coderate={coderate} and num_bits_per_symbol={num_bits_per_symbol}")
-        self._tb_encoder = TBEncoder(self.payload_bits, self.num_coded_bits, self.coderate,
-                                     self.num_bits_per_symbol)
+        # never above the contract's floor(N m R / 8) bytes (38.214 may round up)
+        budget_bits = 8 * int(self.num_coded_bits * self.coderate // 8)
+        self.payload_bits = min(tb_size, budget_bits) - probe.crc_overhead
+        self._tb_encoder = None
+        while self._tb_encoder is None:
+            if self.payload_bits < 8:
+                raise ValueError(f"`num_channel_uses`={num_channel_uses} carries no payload at "
+                                 f"coderate={coderate} and num_bits_per_symbol="
+                                 f"{num_bits_per_symbol}")
+            try:
+                self._tb_encoder = TBEncoder(self.payload_bits, self.num_coded_bits,
+                                             self.coderate, self.num_bits_per_symbol)
+            except ValueError:
+                # 38.214 quantises a slightly smaller target to a TB that no longer
+                # covers it (another segmentation): step down a byte until one does
+                self.payload_bits -= 8
         self._tb_decoder = TBDecoder(self._tb_encoder, num_iter=self.num_iter)
         self._mapper = QAMMapper(self.num_bits_per_symbol)
         self._demapper = QAMDemapper(self.num_bits_per_symbol)

@@ -54,7 +54,7 @@ class QAMMapper(keras.layers.Layer):
         m = self.num_bits_per_symbol
         b = tf.reshape(bits, tf.concat([tf.shape(bits)[:-1], [-1, 1, m]], 0))
         prob = tf.reduce_prod(self._labels * b + (1.0 - self._labels) * (1.0 - b), axis=-1)
-        return tf.reduce_sum(tf.cast(prob, tf.complex64) * self.points, axis=-1)
+        return tf.reduce_sum(tf.complex(prob, tf.zeros_like(prob)) * self.points, axis=-1)
 
     def _map(self, bits):
         @tf.custom_gradient

@@ -30,4 +30,7 @@ def configure_logging(level: int = logging.INFO) -> None:
         handler = _TqdmHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         logger.addHandler(handler)
+    # the line is printed here; a root handler (absl adds one on its first log call,
+    # e.g. from TF checkpointing) would print it a second time
+    logger.propagate = False
     logger.setLevel(level)

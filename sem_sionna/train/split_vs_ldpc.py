@@ -119,7 +119,7 @@ def train_learned_interface(cfg: dict, train_images, cbrs, store: WeightStore, s
         q(h(tf.zeros([1, cfg["num_bits"]]), interface.eps, tf.zeros([1])), interface.eps,
           tf.zeros([1]))
         config = {**_stage1_config(cfg, "learned", image_shape, seed), "cbr": cbr, **kw,
-                  **{key: cfg.get(key) for key in ("stage2_epochs", "stage2_steps",
+                  **{key: cfg.get(key) for key in ("s0_stage2_epochs", "stage2_steps",
                                                     "s0_snr_range_db")}}
         store.load_or_train(
             f"s0_channel_cbr{k}", config, {"channel_mapper": h, "channel_demapper": q},
@@ -127,7 +127,8 @@ def train_learned_interface(cfg: dict, train_images, cbrs, store: WeightStore, s
                                              tuple(cfg["s0_snr_range_db"]), source_mapper=f,
                                              interface=interface, estimator="ste",
                                              ckpt_dir=work,
-                                             **_stage_kwargs(cfg, "stage2", seed, log)))
+                                             **{**_stage_kwargs(cfg, "stage2", seed, log),
+                                                "epochs": cfg["s0_stage2_epochs"]}))
         links[cbr] = LearnedInterfaceJSCC(f, g, interface, h, q, seed=seed)
     return links
 

@@ -127,3 +127,13 @@ def test_bad_arguments():
         DigitalLink("hevc", 128, 3, 0.5)
     with pytest.raises(ValueError, match="images"):
         DigitalLink("hevc", 128, 4, 0.5).encode(np.zeros((32, 32, 3)))
+
+
+@pytest.mark.parametrize("num_channel_uses", [2050, 2052, 2098])
+def test_transport_chain_sizes_across_segmentation_boundaries(num_channel_uses):
+    """Payload sizes near a code-block segmentation boundary still get a transport block."""
+    chain = TransportChain(num_channel_uses, 2, 0.5, "awgn", num_streams=None)
+    assert 0 < chain.payload_bits <= chain.num_coded_bits * 0.5 - 16  # minus the TB CRC
+    bits = tf.zeros([1, chain.payload_bits])
+    bits_hat, crc_ok = chain(bits, 0.01)
+    assert bool(crc_ok.numpy()[0]) and bits_hat.shape == bits.shape

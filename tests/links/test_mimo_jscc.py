@@ -1,0 +1,76 @@
+"""Tests of sem_sionna.links.mimo_jscc (DeepJSCC-MIMO and ADJSCC baselines)."""
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from sem_sionna.links.mimo_jscc import AttentionFeature, MIMOJSCC, mimo_jscc_cbr
+from sem_sionna.phy import MIMOChannel
+from sem_sionna.sweep import reseed
+
+
+@pytest.fixture
+def images():
+    return tf.random.uniform([3, 16, 16, 3])
+
+
+@pytest.mark.parametrize("csi_aware", [True, False])
+def test_output_shape_range_and_gradients(images, csi_aware):
+    net = MIMOJSCC(MIMOChannel(2, 2, seed=1), max_latent_channels=4, num_filters=8,
+                   csi_aware=csi_aware)
+    with tf.GradientTape() as tape:
+        x_hat = net(images, 6.0, num_latent=2)
+        loss = tf.reduce_mean(tf.square(x_hat - images))
+    assert x_hat.shape == images.shape
+    assert 0.0 <= float(tf.reduce_min(x_hat)) and float(tf.reduce_max(x_hat)) <= 1.0
+    grads = tape.gradient(loss, net.trainable_weights)
+    assert all(g is not None for g in grads)
+    # encoder and decoder both learn
+    by_id = {id(w): g for w, g in zip(net.trainable_weights, grads)}
+    for layer in (net.enc[0], net.dec_out):
+        assert float(tf.reduce_max(tf.abs(by_id[id(layer.kernel)]))) > 0
+
+
+def test_unsent_latent_channels_do_not_reach_the_decoder(images):
+    """With c = 2 of 4 channels, the encoder's channels 2, 3 have no effect on x_hat."""
+    net = MIMOJSCC(MIMOChannel(2, 2, seed=1), max_latent_channels=4, num_filters=8)
+    net(images, 10.0, num_latent=2)
+    reseed(net, 3)
+    ref = net(images, 10.0, num_latent=2).numpy()
+    kernel = net.enc_out.kernel
+    # output channels 2, 3 (real parts) and 6, 7 (imaginary parts) are the unsent latents
+    delta = np.zeros(kernel.shape, np.float32)
+    delta[..., [2, 3, 6, 7]] = 1.0
+    kernel.assign(kernel + delta)
+    reseed(net, 3)
+    np.testing.assert_allclose(net(images, 10.0, num_latent=2).numpy(), ref, atol=1e-6)
+
+
+def test_cbr_and_validation(images):
+    assert mimo_jscc_cbr(8, 2) == 8 / 96
+    net = MIMOJSCC(MIMOChannel(2, 2), max_latent_channels=4, num_filters=8)
+    with pytest.raises(ValueError, match="num_latent"):
+        net(images, 6.0, num_latent=3)
+    with pytest.raises(ValueError, match="max_latent_channels"):
+        MIMOJSCC(MIMOChannel(2, 2), max_latent_channels=5)
+    with pytest.raises(TypeError, match="channel"):
+        MIMOJSCC("rayleigh")
+    with pytest.raises(ValueError, match="multiples of 4"):
+        net(tf.zeros([1, 10, 10, 3]), 6.0)
+
+
+def test_round_trip_through_config_and_weights(images):
+    net = MIMOJSCC(MIMOChannel(2, 2, seed=2), max_latent_channels=4, num_filters=8,
+                   csi_aware=False)
+    net(images, 6.0)
+    clone = MIMOJSCC.from_config(net.get_config())
+    clone(images, 6.0)
+    clone.set_weights(net.get_weights())
+    reseed(net, 5)
+    reseed(clone, 5)
+    np.testing.assert_array_equal(clone(images, 6.0).numpy(), net(images, 6.0).numpy())
+    af = AttentionFeature(4)
+    out = af(tf.ones([2, 3, 3, 5]), tf.zeros([2, 2]))
+    assert out.shape == (2, 3, 3, 5)
+    assert isinstance(keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(af)), AttentionFeature)
