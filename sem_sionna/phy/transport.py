@@ -181,6 +181,12 @@ class TBDecoder(keras.layers.Layer):
         bits_hat, crc_status = self._decoder(tf.cast(llr, tf.float32))
         return bits_hat, tf.cast(crc_status, tf.bool)
 
+    def compute_output_spec(self, llr):
+        # two outputs of different dtypes: Keras cannot infer them from one shape
+        batch = tuple(llr.shape[:-1])
+        return (keras.KerasTensor(batch + (self.encoder.target_tb_size,), dtype="float32"),
+                keras.KerasTensor(batch, dtype="bool"))
+
     def get_config(self):
         return {**super().get_config(), "num_iter": self.num_iter,
                 "encoder": keras.saving.serialize_keras_object(self.encoder)}
