@@ -25,22 +25,13 @@ import keras
 import tensorflow as tf
 
 from sem_sionna.nets.deform import DeformableConv2D
-from sem_sionna.phy.utils import ScalarArgsLayer, check_positive_int, to_float_tensor
+from sem_sionna.phy.utils import (ScalarArgsLayer, check_positive_int, check_range,
+                                  to_float_tensor)
 
 __all__ = ["SCSC_Q_VALUES", "QuantizationAdaptive", "StripPooling", "DACBlock", "PPEN"]
 
 #: BPG quantisation parameters used by SCSC (Sec. IV-A-4).
 SCSC_Q_VALUES = (28, 31, 34, 37, 41)
-
-
-def _check_q_range(q_range) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in q_range)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"`q_range` must be a pair (q_min, q_max), got {q_range!r}") from err
-    if not high > low:
-        raise ValueError(f"`q_range` must satisfy q_min < q_max, got {q_range!r}")
-    return (low, high)
 
 
 def _q_per_example(q: tf.Tensor, batch: tf.Tensor) -> tf.Tensor:
@@ -79,7 +70,7 @@ class QuantizationAdaptive(ScalarArgsLayer):
     def __init__(self, hidden_units=32, q_range=(28.0, 41.0), **kwargs):
         super().__init__(**kwargs)
         self.hidden_units = check_positive_int(hidden_units, "hidden_units")
-        self.q_range = _check_q_range(q_range)
+        self.q_range = check_range(q_range, "q_range")
         self.hidden = keras.layers.Dense(self.hidden_units, activation="relu",
                                          use_bias=False, name="hidden")
         self.scale = None
@@ -237,7 +228,7 @@ class PPEN(keras.layers.Layer):
         if not isinstance(use_qa, bool):
             raise TypeError(f"`use_qa` must be a bool, got {use_qa!r}")
         self.use_qa = use_qa
-        self.q_range = _check_q_range(q_range)
+        self.q_range = check_range(q_range, "q_range")
         self.qa_hidden_units = check_positive_int(qa_hidden_units, "qa_hidden_units")
 
         def qa(name):

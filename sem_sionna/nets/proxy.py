@@ -23,19 +23,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.phy.utils import ScalarArgsLayer, check_positive_int, check_real
+from sem_sionna.phy.utils import ScalarArgsLayer, check_positive_int, check_range, check_real
 
 __all__ = ["ProxyNetwork", "proxy_loss", "straight_through_chain"]
-
-
-def _check_range(value, name: str) -> tuple[float, float]:
-    try:
-        low, high = (float(v) for v in value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"`{name}` must be a pair (low, high), got {value!r}") from err
-    if not high > low:
-        raise ValueError(f"`{name}` must satisfy low < high, got {value!r}")
-    return (low, high)
 
 
 def proxy_loss(x_hat_proxy: tf.Tensor, x_hat_codec: tf.Tensor) -> tf.Tensor:
@@ -124,8 +114,8 @@ class ProxyNetwork(ScalarArgsLayer):
         super().__init__(**kwargs)
         self.num_filters = check_positive_int(num_filters, "num_filters")
         self.latent_channels = check_positive_int(latent_channels, "latent_channels")
-        self.snr_range = _check_range(snr_range, "snr_range")
-        self.q_range = _check_range(q_range, "q_range")
+        self.snr_range = check_range(snr_range, "snr_range")
+        self.q_range = check_range(q_range, "q_range")
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         f = self.num_filters

@@ -22,6 +22,7 @@ __all__ = [
     "ScalarArgsLayer",
     "to_float_tensor",
     "check_positive_int",
+    "check_range",
     "check_num_bits_per_symbol",
     "check_complex",
     "check_real",
@@ -79,6 +80,17 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if float(value) != int(value) or int(value) < minimum:
         raise ValueError(f"`{name}` must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+def check_range(value, name: str) -> tuple[float, float]:
+    """Return ``value`` as a ``(low, high)`` float pair with ``low < high``, or raise."""
+    try:
+        low, high = (float(v) for v in value)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"`{name}` must be a pair (low, high), got {value!r}") from err
+    if not high > low:
+        raise ValueError(f"`{name}` must satisfy low < high, got {value!r}")
+    return (low, high)
 
 
 def check_num_bits_per_symbol(value) -> int:
