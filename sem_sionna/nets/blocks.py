@@ -76,6 +76,14 @@ class _TracedBuild(keras.layers.Layer):
         self._trace(input_shape)
         self.built = True
 
+    def _init_rank(self, filters, rank):
+        """Set ``filters`` and ``rank`` (1: sequences, 2: images); return the conv class."""
+        self.filters = check_positive_int(filters, "filters")
+        if rank not in (1, 2):
+            raise ValueError(f"`rank` must be 1 or 2, got {rank!r}")
+        self.rank = int(rank)
+        return keras.layers.Conv2D if self.rank == 2 else keras.layers.Conv1D
+
 
 class _SNRConditioned(_TracedBuild):
     """``snr_db`` is a required second argument iff ``self.snr_adaptive``."""
@@ -193,11 +201,7 @@ class ResidualUnit(_TracedBuild):
 
     def __init__(self, filters: int, rank: int = 2, **kwargs):
         super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        if rank not in (1, 2):
-            raise ValueError(f"`rank` must be 1 or 2, got {rank!r}")
-        self.rank = int(rank)
-        conv = keras.layers.Conv2D if self.rank == 2 else keras.layers.Conv1D
+        conv = self._init_rank(filters, rank)
         half = max(self.filters // 2, 1)
         self.conv_a = conv(half, 1, padding="same")
         self.conv_b = conv(half, 3, padding="same")
@@ -392,11 +396,7 @@ class AttentionBlock(_TracedBuild):
 
     def __init__(self, filters: int, rank: int = 2, **kwargs):
         super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        if rank not in (1, 2):
-            raise ValueError(f"`rank` must be 1 or 2, got {rank!r}")
-        self.rank = int(rank)
-        conv = keras.layers.Conv2D if self.rank == 2 else keras.layers.Conv1D
+        conv = self._init_rank(filters, rank)
         self.branch_a = [ResidualUnit(self.filters, self.rank) for _ in range(3)]
         self.branch_b = [ResidualUnit(self.filters, self.rank) for _ in range(3)]
         self.mask_conv = conv(self.filters, 1, padding="same")
