@@ -21,6 +21,7 @@ NAME = "split_vs_ldpc"
 COMMON = dict(image_size=32, cbrs=[1 / 24, 1 / 48], channels=["awgn", "rayleigh"],
               num_levels=8, eps_max=0.4, eps_min=0.001, train_snr_db=20.0,
               s0_snr_range_db=[5.0, 20.0], deepjscc_snr_db=10.0, mu_init=-4.0, reg_weight=1.0,
+              s0_source="conv",
               stage2_estimator="vimco", codecs=["hevc", "jpeg2000"], example_snr_db=10.0,
               # (code rate, bits per QAM symbol) the digital oracle picks from per SNR
               mcs=[(1 / 3, 2), (1 / 2, 2), (3 / 4, 2), (1 / 2, 4), (3 / 4, 4), (2 / 3, 6),
@@ -49,10 +50,13 @@ PROFILES = {
                   s0_stage2_epochs=80,
                   stage2_steps=None, deepjscc_epochs=250, deepjscc_steps=None, s0_tokens=64,
                   s0_embed_dim=128, s0_transformer_blocks=2, mcs=list(links.DEFAULT_MCS),
+                  # S0's Swin-style source mapper/demapper (nets.swin)
+                  s0_source="swin", swin_embed_dim=96, swin_depth=2, swin_window=4,
+                  swin_heads=4,
                   snr_db=[-2.0, 0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0]),
 }
 COLUMNS = ["scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim", "fail_rate", "n_images"]
-LABELS = {"split_jscc": "Split DeepJSCC (S1)", "learned_interface": "Learned interface (S0, conv)",
+LABELS = {"split_jscc": "Split DeepJSCC (S1)", "learned_interface": "Learned interface (S0)",
           "deepjscc": "DeepJSCC", "hevc+ldpc": "HEVC-intra (BPG) + 5G LDPC, best MCS",
           "jpeg2000+ldpc": "JPEG2000 + 5G LDPC, best MCS",
           "hevc@capacity": "HEVC-intra (BPG) at capacity"}
@@ -104,6 +108,7 @@ def main(argv=None):
             {ch: links.CapacityBound("hevc", k, channel=ch, fallback=fallback, seed=args.seed)
              for ch in cfg["channels"]})
     names = list(dict.fromkeys(name for name, _ in schemes))
+    labels = {**LABELS, "learned_interface": f"Learned interface (S0, {cfg['s0_source']})"}
     points = sweep.grid(scheme=names, channel=cfg["channels"], cbr=cfg["cbrs"],
                         snr_db=cfg["snr_db"])
     evaluator = sweep.ImageSweep(schemes, test)
@@ -135,7 +140,7 @@ def main(argv=None):
                        args.out / "learned_eps.png", xlabel="bit index (sorted)",
                        ylabel="flip probability eps", title="S0 learned interface", logy=True)
         examples = sweep.reconstruct_examples(
-            {LABELS[n]: schemes[(n, cbr)] for n in names}, test[:4], cfg["example_snr_db"],
+            {labels[n]: schemes[(n, cbr)] for n in names}, test[:4], cfg["example_snr_db"],
             "awgn")
         plot.image_grid([list(test[:4])] + [list(x) for x in examples.values()],
                         ["original"] + list(examples), [f"image {i}" for i in range(4)],
@@ -143,7 +148,7 @@ def main(argv=None):
                         title=f"AWGN, {cfg['example_snr_db']:g} dB, CBR {cbr:.4g}")
     record.set("interface_ber", {"snr_db": cfg["snr_db"], "ber": ber.tolist()})
     record.set("learned_eps", [float(e) for e in eps])
-    record.set("scheme_labels", LABELS)
+    record.set("scheme_labels", labels)
     record.finish("ok")
     return rows
 

@@ -22,6 +22,7 @@ from sem_sionna.nets.sdjscc import (BinaryQuantizer, SDJSCCDecoder, SDJSCCEncode
                                     semantic_weights, uniform_weights)
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.nets.split import ChannelDemapper, ChannelMapper, SourceDemapper, SourceMapper
+from sem_sionna.nets.swin import SwinSourceDemapper, SwinSourceMapper, SwinStage
 from sem_sionna.nets.vae import VAE, VAEDecoder, VAEEncoder, kl_divergence
 
 __all__ = [
@@ -65,6 +66,9 @@ __all__ = [
     "SourceMapper",
     "StripPooling",
     "SubpixelConv",
+    "SwinSourceDemapper",
+    "SwinSourceMapper",
+    "SwinStage",
     "SynthesisTransform",
     "TransformerBlock",
     "VAE",

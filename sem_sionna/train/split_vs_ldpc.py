@@ -21,6 +21,7 @@ import tensorflow as tf
 from sem_sionna import nets
 from sem_sionna.links.analog import SISOChannel
 from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC
+from sem_sionna.nets.swin import SwinSourceDemapper, SwinSourceMapper
 from sem_sionna.phy.utils import snrdb2no
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.split import train_channel_stage, train_source_stage
@@ -34,10 +35,19 @@ def num_symbols(image_shape, cbr: float) -> int:
     return int(round(cbr * int(np.prod(image_shape))))
 
 
-def _source_pair(cfg, image_shape, seed):
-    f = nets.SourceMapper(cfg["num_bits"], filters=cfg["filters"], head="conv")
-    g = nets.SourceDemapper(cfg["num_bits"], image_size=image_shape[:2], filters=cfg["filters"],
-                            head="conv")
+def _source_pair(cfg, image_shape, seed, backbone="conv"):
+    """Source mapper/demapper: S1's conv backbone, or S0's Swin-style one (``"swin"``)."""
+    if backbone == "swin":
+        kw = dict(embed_dim=cfg["swin_embed_dim"], depth=cfg["swin_depth"],
+                  window=cfg["swin_window"], num_heads=cfg["swin_heads"])
+        f = SwinSourceMapper(cfg["num_bits"], **kw)
+        g = SwinSourceDemapper(cfg["num_bits"], image_size=image_shape[:2], **kw)
+    elif backbone == "conv":
+        f = nets.SourceMapper(cfg["num_bits"], filters=cfg["filters"], head="conv")
+        g = nets.SourceDemapper(cfg["num_bits"], image_size=image_shape[:2],
+                                filters=cfg["filters"], head="conv")
+    else:
+        raise ValueError(f"`s0_source` must be 'conv' or 'swin', got {backbone!r}")
     x0 = tf.zeros([1, *image_shape])
     g(tf.round(f(x0)))
     return f, g
@@ -46,6 +56,8 @@ def _source_pair(cfg, image_shape, seed):
 def _stage1_config(cfg, kind, image_shape, seed):
     keys = ("num_bits", "num_levels", "filters", "stage1_epochs", "stage1_steps", "lr",
             "batch_size", "vimco_samples", "reg_weight", "mu_init", "n_train")
+    if kind == "learned" and cfg.get("s0_source", "conv") != "conv":
+        keys += ("s0_source", "swin_embed_dim", "swin_depth", "swin_window", "swin_heads")
     return {"kind": kind, "image_shape": list(image_shape), "seed": seed,
             **{k: cfg.get(k) for k in keys}}
 
@@ -94,12 +106,13 @@ def train_learned_interface(cfg: dict, train_images, cbrs, store: WeightStore, s
     """S0: source code over ``LearnedBSCInterface`` (STE), then importance-aware channel
     mapper/demapper per CBR over AWGN at SNRs drawn from ``s0_snr_range_db``.
 
-    The source mapper is the convolutional variant (S0's paper profile uses a Swin
-    transformer; named "conv" here), the channel mapper/demapper are S0's IAN with SNR
-    modulation, interface attention (``1 - 2 eps``) and an SE block.
+    The source mapper/demapper are S0's Swin-style transformer when
+    ``cfg["s0_source"] == "swin"`` (:mod:`sem_sionna.nets.swin`, the paper profile) or the
+    convolutional variant of S1 (``"conv"``, quick/smoke); the channel mapper/demapper are
+    S0's IAN with SNR modulation, interface attention (``1 - 2 eps``) and an SE block.
     """
     image_shape = train_images.shape[1:]
-    f, g = _source_pair(cfg, image_shape, seed)
+    f, g = _source_pair(cfg, image_shape, seed, cfg.get("s0_source", "conv"))
     interface = nets.LearnedBSCInterface(cfg["num_bits"], mu_init=cfg["mu_init"],
                                          reg_weight=cfg["reg_weight"], seed=seed)
     interface(tf.zeros([1, cfg["num_bits"]]))
