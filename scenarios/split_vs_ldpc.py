@@ -43,9 +43,11 @@ PROFILES = {
                   deepjscc_steps=None,
                   s0_tokens=32, s0_embed_dim=64, s0_transformer_blocks=1,
                   snr_db=[0.0, 3.0, 6.0, 9.0, 12.0, 15.0, 20.0]),
-    # S1: M = 10000, N = 10, J = 100, lr 1e-5 (x0.8 on plateau), CIFAR-10 when cached
+    # S1: M = 10000, N = 10, J = 100, lr 1e-5 (x0.8 on plateau), CIFAR-10 when cached;
+    # VIMCO stages at batch 32 (J x 128 samples would need ~28 GiB, bench/paper_profile.py)
     "paper": dict(COMMON, dataset="cifar10", n_train=None, n_test=1000, num_bits=10240,
                   num_levels=10, filters=128, units=1024, batch_size=128, lr=1e-4,
+                  vimco_batch_size=32,
                   vimco_samples=100, stage1_epochs=250, stage1_steps=None, stage2_epochs=80,
                   s0_stage2_epochs=80,
                   stage2_steps=None, deepjscc_epochs=250, deepjscc_steps=None, s0_tokens=64,

@@ -58,13 +58,25 @@ def _stage1_config(cfg, kind, image_shape, seed):
             "batch_size", "vimco_samples", "reg_weight", "mu_init", "n_train")
     if kind == "learned" and cfg.get("s0_source", "conv") != "conv":
         keys += ("s0_source", "swin_embed_dim", "swin_depth", "swin_window", "swin_heads")
+    if "vimco_batch_size" in cfg:
+        keys += ("vimco_batch_size",)
     return {"kind": kind, "image_shape": list(image_shape), "seed": seed,
             **{k: cfg.get(k) for k in keys}}
 
 
-def _stage_kwargs(cfg, stage, seed, log):
-    return dict(epochs=cfg[f"{stage}_epochs"], steps_per_epoch=cfg.get(f"{stage}_steps"),
-                lr=cfg["lr"], batch_size=cfg["batch_size"], seed=seed, log=log)
+def _stage_kwargs(cfg, stage, seed, log, estimator="ste", epochs=None):
+    """Trainer arguments of ``stage`` (``cfg[stage + "_epochs"]`` unless ``epochs``);
+    VIMCO stages take ``vimco_batch_size`` when given.
+
+    A VIMCO step runs the source demapper on ``J x batch`` samples: at S1's J = 100 and
+    a 128-filter demapper, batch 128 needs about 28 GiB (``bench/paper_profile.py``), so
+    the paper profile trains those stages with a smaller batch (S1 gives no batch size).
+    """
+    batch = cfg["batch_size"]
+    if estimator == "vimco":
+        batch = cfg.get("vimco_batch_size") or batch
+    return dict(epochs=epochs or cfg[f"{stage}_epochs"], steps_per_epoch=cfg.get(f"{stage}_steps"),
+                lr=cfg["lr"], batch_size=batch, seed=seed, log=log)
 
 
 def train_split_jscc(cfg: dict, train_images, cbrs, store: WeightStore, seed: int = 0,
@@ -81,7 +93,7 @@ def train_split_jscc(cfg: dict, train_images, cbrs, store: WeightStore, seed: in
         {"source_mapper": f, "source_demapper": g},
         lambda work: train_source_stage(f, g, interface, train_images, estimator="vimco",
                                         num_samples=cfg["vimco_samples"], ckpt_dir=work,
-                                        **_stage_kwargs(cfg, "stage1", seed, log)))
+                                        **_stage_kwargs(cfg, "stage1", seed, log, "vimco")))
     links = {}
     for cbr in cbrs:
         k = num_symbols(image_shape, cbr)
@@ -96,7 +108,8 @@ def train_split_jscc(cfg: dict, train_images, cbrs, store: WeightStore, seed: in
             lambda work: train_channel_stage(h, q, g, train_images, cfg["train_snr_db"],
                                              source_mapper=f, estimator=cfg["stage2_estimator"],
                                              num_samples=cfg["vimco_samples"], ckpt_dir=work,
-                                             **_stage_kwargs(cfg, "stage2", seed, log)))
+                                             **_stage_kwargs(cfg, "stage2", seed, log,
+                                                             cfg["stage2_estimator"])))
         links[cbr] = SplitJSCC(f, g, h, q, seed=seed)
     return links
 
@@ -140,8 +153,8 @@ def train_learned_interface(cfg: dict, train_images, cbrs, store: WeightStore, s
                                              tuple(cfg["s0_snr_range_db"]), source_mapper=f,
                                              interface=interface, estimator="ste",
                                              ckpt_dir=work,
-                                             **{**_stage_kwargs(cfg, "stage2", seed, log),
-                                                "epochs": cfg["s0_stage2_epochs"]}))
+                                             **_stage_kwargs(cfg, "stage2", seed, log,
+                                                             epochs=cfg["s0_stage2_epochs"])))
         links[cbr] = LearnedInterfaceJSCC(f, g, interface, h, q, seed=seed)
     return links
 

@@ -25,3 +25,38 @@ def test_learned_interface_with_swin_source(tmp_path):
     x_hat, info = link.reconstruct(link.encode(images[:4]), 10.0)
     assert x_hat.shape == (4, 32, 32, 3) and info["bits"].shape == (4, cfg["num_bits"])
     assert any(p.name.startswith("s0_source-") for p in tmp_path.iterdir())
+
+
+def _load_scenario():
+    spec = importlib.util.spec_from_file_location("svl", ROOT / "scenarios" / "split_vs_ldpc.py")
+    scenario = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(scenario)
+    return scenario
+
+
+def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
+    """S1's VIMCO stages train at ``vimco_batch_size``; straight-through stages do not."""
+    import sem_sionna.train.split_vs_ldpc as svl
+    seen = []
+    for name in ("train_source_stage", "train_channel_stage"):
+        real = getattr(svl, name)
+
+        def recorder(*args, _real=real, _name=name, **kwargs):
+            seen.append((_name, kwargs.get("estimator"), kwargs["batch_size"]))
+            return _real(*args, **kwargs)
+        monkeypatch.setattr(svl, name, recorder)
+    images = np.random.default_rng(0).random((64, 32, 32, 3)).astype(np.float32)
+    base = dict(_load_scenario().PROFILES["smoke"], batch_size=32)
+    svl.train_split_jscc(dict(base, vimco_batch_size=8, stage2_estimator="ste"), images,
+                         [1 / 24], WeightStore(tmp_path / "a"), log=lambda line: None)
+    svl.train_split_jscc(dict(base, vimco_batch_size=16, stage2_estimator="vimco"), images,
+                         [1 / 24], WeightStore(tmp_path / "b"), log=lambda line: None)
+    svl.train_split_jscc(dict(base, stage2_estimator="vimco"), images, [1 / 24],
+                         WeightStore(tmp_path / "c"), log=lambda line: None)
+    assert seen == [("train_source_stage", "vimco", 8), ("train_channel_stage", "ste", 32),
+                    ("train_source_stage", "vimco", 16), ("train_channel_stage", "vimco", 16),
+                    ("train_source_stage", "vimco", 32), ("train_channel_stage", "vimco", 32)]
+    # the batch size is part of the stored weights' key: a changed one retrains
+    names = {p.name for d in ("a", "b") for p in (tmp_path / d).iterdir()
+             if p.name.startswith("s1_source-")}
+    assert len(names) == 2
