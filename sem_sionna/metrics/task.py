@@ -9,6 +9,14 @@ import tensorflow as tf
 __all__ = ["miou", "accuracy"]
 
 
+def _round_ids(values) -> tf.Tensor:
+    """int32 ids; floating values are rounded first."""
+    values = tf.convert_to_tensor(values)
+    if values.dtype.is_floating:
+        values = tf.round(values)
+    return tf.cast(values, tf.int32)
+
+
 def _to_ids(values, ref_rank: int, name: str) -> tf.Tensor:
     """Integer ids from ids (rank ``ref_rank``) or scores (rank ``ref_rank + 1``: argmax)."""
     values = tf.convert_to_tensor(values)
@@ -17,9 +25,7 @@ def _to_ids(values, ref_rank: int, name: str) -> tf.Tensor:
     if values.shape.rank != ref_rank:
         raise ValueError(f"`{name}` must have rank {ref_rank} (ids) or {ref_rank + 1} "
                          f"(scores over classes), got shape {values.shape}")
-    if values.dtype.is_floating:
-        values = tf.round(values)
-    return tf.cast(values, tf.int32)
+    return _round_ids(values)
 
 
 def _check_range(ids: tf.Tensor, num_classes: int, name: str) -> None:
@@ -53,10 +59,7 @@ def miou(pred, mask, num_classes: int) -> tf.Tensor:
     if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral) \
             or num_classes < 1:
         raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}")
-    mask = tf.convert_to_tensor(mask)
-    if mask.dtype.is_floating:
-        mask = tf.round(mask)
-    mask = tf.cast(mask, tf.int32)
+    mask = _round_ids(mask)
     pred = _to_ids(pred, mask.shape.rank, "pred")
     if not pred.shape.is_compatible_with(mask.shape):
         raise ValueError(f"`pred` must have the shape of `mask` {mask.shape}, got {pred.shape}")
@@ -86,10 +89,7 @@ def accuracy(logits_or_labels, labels) -> tf.Tensor:
     ------
     accuracy : [], tf.float32 -- in [0, 1].
     """
-    labels = tf.convert_to_tensor(labels)
-    if labels.dtype.is_floating:
-        labels = tf.round(labels)
-    labels = tf.cast(labels, tf.int32)
+    labels = _round_ids(labels)
     pred = _to_ids(logits_or_labels, labels.shape.rank, "logits_or_labels")
     if not pred.shape.is_compatible_with(labels.shape):
         raise ValueError(f"`logits_or_labels` must match `labels` {labels.shape} (plus a class "

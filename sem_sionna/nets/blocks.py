@@ -607,6 +607,13 @@ class SNRFeatureAttention(_TracedBuild):
         return {**super().get_config(), "reduction": self.reduction}
 
 
+def _check_vector_shape(shape, size: int, name: str, size_name: str) -> None:
+    """Raise a ``ValueError`` unless ``shape`` is ``[batch, size]``."""
+    if len(shape) != 2 or shape[-1] != size:
+        raise ValueError(f"`{name}` must be [batch, {size_name}={size}], "
+                         f"got shape {tuple(shape)}")
+
+
 def _check_image_shape(shape, factor, name="images"):
     if len(shape) != 4:
         raise ValueError(f"`{name}` must be [batch, H, W, C], got shape {tuple(shape)}")

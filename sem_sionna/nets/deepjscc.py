@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import keras
 
-from sem_sionna.nets.blocks import PowerNormalization, complex_to_real, real_to_complex
+from sem_sionna.nets.blocks import (PowerNormalization, _check_vector_shape, complex_to_real,
+                                    real_to_complex)
 from sem_sionna.nets.split import _ImageToVector, _VectorToImage
 from sem_sionna.phy.utils import check_complex, check_positive_int, check_real
 
@@ -111,9 +112,7 @@ class DeepJSCCDecoder(_VectorToImage):
                            latent_filters, use_gdn, snr_adaptive)
 
     def build(self, y_shape, snr_db_shape=None):
-        if len(y_shape) != 2 or y_shape[-1] != self.num_symbols:
-            raise ValueError(f"`y` must be [batch, num_symbols={self.num_symbols}], "
-                             f"got shape {tuple(y_shape)}")
+        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
         self._trace(y_shape, snr_db_shape, dtypes=("complex64", "float32"))
         self.built = True
 

@@ -25,7 +25,8 @@ import keras
 import tensorflow as tf
 
 from sem_sionna.nets.blocks import (PowerNormalization, ResidualUnit, SEBlock, TransformerBlock,
-                                    _snr_column, _TracedBuild, complex_to_real, real_to_complex)
+                                    _check_vector_shape, _snr_column, _TracedBuild,
+                                    complex_to_real, real_to_complex)
 from sem_sionna.phy.utils import check_complex, check_positive_int, check_real
 
 __all__ = ["SNRModulation", "ImportanceChannelMapper", "ImportanceChannelDemapper"]
@@ -207,9 +208,7 @@ class ImportanceChannelMapper(_ImportanceBase):
         self.norm = PowerNormalization(self.power)
 
     def build(self, bits_shape, eps_shape, snr_db_shape=()):
-        if len(bits_shape) != 2 or bits_shape[-1] != self.num_bits:
-            raise ValueError(f"`bits` must be [batch, num_bits={self.num_bits}], "
-                             f"got shape {tuple(bits_shape)}")
+        _check_vector_shape(bits_shape, self.num_bits, "bits", "num_bits")
         self._trace(bits_shape, eps_shape, snr_db_shape)
         self.built = True
 
@@ -271,9 +270,7 @@ class ImportanceChannelDemapper(_ImportanceBase):
         self.logits = keras.layers.Dense(self._d)
 
     def build(self, y_shape, eps_shape, snr_db_shape=()):
-        if len(y_shape) != 2 or y_shape[-1] != self.num_symbols:
-            raise ValueError(f"`y` must be [batch, num_symbols={self.num_symbols}], "
-                             f"got shape {tuple(y_shape)}")
+        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
         self._trace(y_shape, eps_shape, snr_db_shape, dtypes=("complex64", "float32", "float32"))
         self.built = True
 

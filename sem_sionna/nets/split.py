@@ -33,8 +33,9 @@ import keras
 import tensorflow as tf
 
 from sem_sionna.nets.blocks import (AnalysisTransform, DenseResidualBlock, PowerNormalization,
-                                    SynthesisTransform, _check_image_shape, _snr_column,
-                                    _SNRConditioned, complex_to_real, real_to_complex)
+                                    SynthesisTransform, _check_image_shape, _check_vector_shape,
+                                    _snr_column, _SNRConditioned, complex_to_real,
+                                    real_to_complex)
 from sem_sionna.phy.utils import check_complex, check_positive_int, check_real
 
 __all__ = ["SourceMapper", "SourceDemapper", "ChannelMapper", "ChannelDemapper"]
@@ -229,9 +230,7 @@ class SourceDemapper(_VectorToImage):
                            latent_filters, use_gdn, False)
 
     def build(self, bits_shape):
-        if len(bits_shape) != 2 or bits_shape[-1] != self.num_bits:
-            raise ValueError(f"`bits` must be [batch, num_bits={self.num_bits}], "
-                             f"got shape {tuple(bits_shape)}")
+        _check_vector_shape(bits_shape, self.num_bits, "bits", "num_bits")
         self._trace(bits_shape)
         self.built = True
 
@@ -289,9 +288,7 @@ class ChannelMapper(_SNRConditioned):
         self.norm = PowerNormalization(self.power)
 
     def build(self, bits_shape, snr_db_shape=None):
-        if len(bits_shape) != 2 or bits_shape[-1] != self.num_bits:
-            raise ValueError(f"`bits` must be [batch, num_bits={self.num_bits}], "
-                             f"got shape {tuple(bits_shape)}")
+        _check_vector_shape(bits_shape, self.num_bits, "bits", "num_bits")
         self._trace(bits_shape, snr_db_shape)
         self.built = True
 
@@ -355,9 +352,7 @@ class ChannelDemapper(_SNRConditioned):
         self.out = keras.layers.Dense(self.num_bits)
 
     def build(self, y_shape, snr_db_shape=None):
-        if len(y_shape) != 2 or y_shape[-1] != self.num_symbols:
-            raise ValueError(f"`y` must be [batch, num_symbols={self.num_symbols}], "
-                             f"got shape {tuple(y_shape)}")
+        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
         self._trace(y_shape, snr_db_shape, dtypes=("complex64", "float32"))
         self.built = True
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from sem_sionna.phy.power import equal_power
+from sem_sionna.phy.power import _as_float, equal_power
 from sem_sionna.phy.utils import check_positive_int
 
 __all__ = [
@@ -59,15 +59,6 @@ ALLOCATION_SCHEMES = ("EPA", "EPA-M", "MMSE", "MMSE-M", "WMMSE", "WMMSE-M")
 # Gains are clipped here so that 1/g and sqrt(w/g) stay normal float32 numbers
 # (a noiseless channel, no = 0, gives g = inf).
 _GAIN_MAX = 1e30
-
-
-def _as_float(x, name: str) -> tf.Tensor:
-    x = tf.convert_to_tensor(x)
-    if not x.dtype.is_floating:
-        x = tf.cast(x, tf.float32)
-    if x.shape.rank is not None and x.shape.rank < 1:
-        raise ValueError(f"`{name}` must have rank >= 1 ([..., k]), got shape {tuple(x.shape)}")
-    return x
 
 
 def eigen_gains(h_hat, num_streams: int) -> tf.Tensor:

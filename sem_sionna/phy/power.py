@@ -26,13 +26,14 @@ __all__ = [
 ]
 
 
-def _as_gains(gains) -> tf.Tensor:
-    gains = tf.convert_to_tensor(gains)
-    if not gains.dtype.is_floating:
-        gains = tf.cast(gains, tf.float32)
-    if gains.shape.rank is not None and gains.shape.rank < 1:
-        raise ValueError(f"`gains` must have rank >= 1 ([..., k]), got shape {tuple(gains.shape)}")
-    return gains
+def _as_float(x, name: str) -> tf.Tensor:
+    """``x`` as a floating tensor (integers cast to float32) of rank >= 1 ([..., k])."""
+    x = tf.convert_to_tensor(x)
+    if not x.dtype.is_floating:
+        x = tf.cast(x, tf.float32)
+    if x.shape.rank is not None and x.shape.rank < 1:
+        raise ValueError(f"`{name}` must have rank >= 1 ([..., k]), got shape {tuple(x.shape)}")
+    return x
 
 
 def equal_power(gains, total_power=1.0) -> tf.Tensor:
@@ -48,7 +49,7 @@ def equal_power(gains, total_power=1.0) -> tf.Tensor:
     ------
     p : [..., k], tf.float32 -- powers, linear, summing to ``total_power``.
     """
-    gains = _as_gains(gains)
+    gains = _as_float(gains, "gains")
     k = tf.cast(tf.shape(gains)[-1], gains.dtype)
     total_power = tf.cast(total_power, gains.dtype)
     return tf.ones_like(gains) * (total_power / k)
@@ -77,7 +78,7 @@ def water_filling(gains, total_power=1.0) -> tf.Tensor:
     p : [..., k], tf.float32 -- powers, linear, ``>= 0``, summing to ``total_power``
         (all zero in a row whose gains are all zero).
     """
-    gains = _as_gains(gains)
+    gains = _as_float(gains, "gains")
     dtype = gains.dtype
     total_power = tf.cast(total_power, dtype)
     valid = gains > 0.0
