@@ -31,37 +31,26 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from _models import FILTERS, NUM_BITS, NUM_SYMBOLS, channel_pair, importance_pair, source_pair
+
 from sem_sionna import links, nets
 from sem_sionna.data import embedded_patches
 
-NUM_BITS, NUM_SYMBOLS, FILTERS, SNR_DB = 512, 128, 32, 10.0
+SNR_DB = 10.0
 LEARNED = ("SplitJSCC", "LearnedInterfaceJSCC", "DeepJSCC")
-
-
-def _source_pair():
-    f = nets.SourceMapper(NUM_BITS, filters=FILTERS, head="conv")
-    g = nets.SourceDemapper(NUM_BITS, image_size=(32, 32), filters=FILTERS, head="conv")
-    g(tf.round(f(tf.zeros([1, 32, 32, 3]))))
-    return f, g
 
 
 def make_learned(kind: str, jit_pair=(False, True)) -> dict:
     """{jit_compile: link} for one kind; both links share the same (untrained) nets."""
     if kind == "SplitJSCC":
-        f, g = _source_pair()
-        h = nets.ChannelMapper(NUM_BITS, NUM_SYMBOLS)
-        q = nets.ChannelDemapper(NUM_SYMBOLS, NUM_BITS)
-        q(h(tf.zeros([1, NUM_BITS])))
+        f, g = source_pair()
+        h, q = channel_pair()
         return {jit: links.SplitJSCC(f, g, h, q, seed=1, jit_compile=jit) for jit in jit_pair}
     if kind == "LearnedInterfaceJSCC":
-        f, g = _source_pair()
+        f, g = source_pair()
         interface = nets.LearnedBSCInterface(NUM_BITS, seed=1)
         interface(tf.zeros([1, NUM_BITS]))
-        kw = {"num_tokens": 32, "embed_dim": 64, "num_transformer_blocks": 1}
-        h = nets.ImportanceChannelMapper(NUM_BITS, NUM_SYMBOLS, **kw)
-        q = nets.ImportanceChannelDemapper(NUM_SYMBOLS, NUM_BITS, **kw)
-        q(h(tf.zeros([1, NUM_BITS]), interface.eps, tf.zeros([1])), interface.eps,
-          tf.zeros([1]))
+        h, q = importance_pair(interface.eps)
         return {jit: links.LearnedInterfaceJSCC(f, g, interface, h, q, seed=1, jit_compile=jit)
                 for jit in jit_pair}
     enc = nets.DeepJSCCEncoder(NUM_SYMBOLS, filters=FILTERS, head="dense")

@@ -144,10 +144,9 @@ def point_child(kind: str, batch: int) -> None:
     else:  # S1 source stage: one compiled Adam step, VIMCO J=8
         import keras
         images = tf.constant(_images(batch))
-        f = nets.SourceMapper(512, filters=32, head="conv")
-        g = nets.SourceDemapper(512, image_size=(32, 32), filters=32, head="conv")
-        g(tf.round(f(images[:1])))
-        interface = nets.MultiLevelBSC(8, num_bits=512, seed=1)
+        from _models import NUM_BITS, source_pair
+        f, g = source_pair()
+        interface = nets.MultiLevelBSC(8, num_bits=NUM_BITS, seed=1)
         seed = keras.random.SeedGenerator(1)
         variables = f.trainable_variables + g.trainable_variables
         opt = keras.optimizers.Adam(1e-4)
@@ -157,7 +156,7 @@ def point_child(kind: str, batch: int) -> None:
         def step(x):
             with tf.GradientTape() as tape:
                 def sample_loss(u):
-                    x_hat = tf.reshape(g(tf.reshape(u, [-1, 512])), [8, -1, 32, 32, 3])
+                    x_hat = tf.reshape(g(tf.reshape(u, [-1, NUM_BITS])), [8, -1, 32, 32, 3])
                     return tf.reduce_sum(tf.square(x[None] - x_hat), axis=[-3, -2, -1])
                 loss, _, _ = train.vimco_loss(interface.noisy_probs(f(x)), sample_loss, 8,
                                               seed=seed)

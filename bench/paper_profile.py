@@ -148,30 +148,30 @@ def _measuring_fit(original, rows: list, scale: float, repeat, context: list,
                     for v in list(self.variables) + list(self.optimizer.variables))
         stage = f"{context[-1]}/{self.name}" if context else self.name
         row = {"stage": stage, "repeat": repeat(stage), "batch": batch_size, "epochs": int(epochs),
-               "steps_per_epoch": per_epoch, "state_bytes": state, "points": [],
+               "steps_per_epoch": per_epoch, "state_bytes": state,
                "direct": False, "counter": counter}
         print(f"[paper_profile] {stage}: batch {batch_size}, {epochs} epochs x "
               f"{per_epoch} steps", flush=True)
         sizes = [batch_size] if counter or batch_size == 1 else \
             sorted({max(1, batch_size // 16), min(batch_size, 2 * max(1, batch_size // 16))})
-        for b in sizes:
-            data = dataset if counter else dataset.unbatch().batch(b, drop_remainder=True)
-            row["points"].append(_measure(self, next(iter(data)), opts.steps))
+
+        def rebatch(b):
+            return dataset if counter else dataset.unbatch().batch(b, drop_remainder=True)
+
+        batches = {b: next(iter(rebatch(b))) for b in sizes}
+        row["points"] = [_measure(self, batches[b], opts.steps) for b in sizes]
         if not counter and batch_size not in sizes:
             est_mem = state + _linear(row["points"], "peak_bytes", batch_size)
             est_s = _linear(row["points"], "step_s", batch_size)
             if est_mem <= opts.direct_gib * GIB and est_s <= opts.direct_s:
+                batches[batch_size] = first
                 row["points"].append(_measure(self, first, opts.steps))
                 row["direct"] = True
-        big = row["points"][-1]
-        data = dataset if counter else dataset.unbatch().batch(big["b"], drop_remainder=True)
-        flops = _flops(self.step, next(iter(data)))
-        row["flops_at_b"] = [big["b"], flops]
+        big = row["points"][-1]["b"]
+        row["flops_at_b"] = [big, _flops(self.step, batches[big])]
         rows.append(row)
         # one real step on the smallest batch, so that the scenario goes on
-        small = dataset if counter else \
-            dataset.unbatch().batch(row["points"][0]["b"], drop_remainder=True)
-        return original(self, small, 1, 1, *args, **kwargs)
+        return original(self, rebatch(sizes[0]), 1, 1, *args, **kwargs)
     return fit
 
 

@@ -43,10 +43,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from _models import FILTERS, NUM_BITS, NUM_SYMBOLS, channel_pair, importance_pair, source_pair
+
 from sem_sionna import nets, phy, train
 
 MODES = ("eager", "graph", "XLA")
-NUM_BITS, NUM_SYMBOLS, FILTERS = 512, 128, 32
 
 
 def _images(batch, size, seed=0):
@@ -57,13 +58,6 @@ def _bits(batch, n, seed=0):
     return tf.cast(tf.random.stateless_uniform([batch, n], [seed, 2]) < 0.5, tf.float32)
 
 
-def _build_source_pair():
-    f = nets.SourceMapper(NUM_BITS, filters=FILTERS, head="conv")
-    g = nets.SourceDemapper(NUM_BITS, image_size=(32, 32), filters=FILTERS, head="conv")
-    g(tf.round(f(tf.zeros([1, 32, 32, 3]))))
-    return f, g
-
-
 def _ste(p, seed):
     hard = tf.cast(keras.random.uniform(tf.shape(p), seed=seed) < p, p.dtype)
     return p + tf.stop_gradient(hard - p)
@@ -71,7 +65,7 @@ def _ste(p, seed):
 
 # Each builder returns (description, trainable variables, loss_fn(batch) -> scalar, batch).
 def s1_source():
-    f, g = _build_source_pair()
+    f, g = source_pair()
     interface = nets.MultiLevelBSC(8, num_bits=NUM_BITS, seed=1)
     seed = keras.random.SeedGenerator(1)
     images = _images(32, 32)
@@ -93,14 +87,12 @@ def s1_source():
 
 
 def s1_channel():
-    f, g = _build_source_pair()
-    h = nets.ChannelMapper(NUM_BITS, NUM_SYMBOLS)
-    q = nets.ChannelDemapper(NUM_SYMBOLS, NUM_BITS)
+    f, g = source_pair()
+    h, q = channel_pair()
     awgn = phy.AWGN(seed=2)
     seed = keras.random.SeedGenerator(2)
     images = _images(32, 32)
     u = tf.round(f(images))
-    q(h(u[:1]))
     no = tf.constant(phy.snrdb2no(20.0), tf.float32)
 
     def loss_fn(batch):
@@ -113,19 +105,16 @@ def s1_channel():
 
 
 def s0_channel():
-    f, g = _build_source_pair()
+    f, g = source_pair()
     interface = nets.LearnedBSCInterface(NUM_BITS, seed=3)
     interface(tf.zeros([1, NUM_BITS]))
-    kw = {"num_tokens": 32, "embed_dim": 64, "num_transformer_blocks": 1}
-    h = nets.ImportanceChannelMapper(NUM_BITS, NUM_SYMBOLS, **kw)
-    q = nets.ImportanceChannelDemapper(NUM_SYMBOLS, NUM_BITS, **kw)
     eps = tf.constant(interface.eps)
+    h, q = importance_pair(eps)
     awgn = phy.AWGN(seed=3)
     seed = keras.random.SeedGenerator(3)
     snr_seed = keras.random.SeedGenerator(4)
     images = _images(32, 32)
     u = tf.round(f(images))
-    q(h(u[:1], eps, tf.zeros([1])), eps, tf.zeros([1]))
 
     def loss_fn(batch):
         u, x = batch
