@@ -58,7 +58,7 @@ def _stage1_config(cfg, kind, image_shape, seed):
             "batch_size", "vimco_samples", "reg_weight", "mu_init", "n_train")
     if kind == "learned" and cfg.get("s0_source", "conv") != "conv":
         keys += ("s0_source", "swin_embed_dim", "swin_depth", "swin_window", "swin_heads")
-    if "vimco_batch_size" in cfg:
+    if kind == "multilevel" and "vimco_batch_size" in cfg:   # S1's VIMCO stages only
         keys += ("vimco_batch_size",)
     return {"kind": kind, "image_shape": list(image_shape), "seed": seed,
             **{k: cfg.get(k) for k in keys}}
@@ -75,8 +75,9 @@ def _stage_kwargs(cfg, stage, seed, log, estimator="ste", epochs=None):
     batch = cfg["batch_size"]
     if estimator == "vimco":
         batch = cfg.get("vimco_batch_size") or batch
-    return dict(epochs=epochs or cfg[f"{stage}_epochs"], steps_per_epoch=cfg.get(f"{stage}_steps"),
-                lr=cfg["lr"], batch_size=batch, seed=seed, log=log)
+    return dict(epochs=cfg[f"{stage}_epochs"] if epochs is None else epochs,
+                steps_per_epoch=cfg.get(f"{stage}_steps"), lr=cfg["lr"], batch_size=batch,
+                seed=seed, log=log)
 
 
 def train_split_jscc(cfg: dict, train_images, cbrs, store: WeightStore, seed: int = 0,

@@ -1,22 +1,15 @@
-"""The learned interface trains with S0's Swin-style source mapper (paper profile backbone)."""
-import importlib.util
-from pathlib import Path
-
+"""split_vs_ldpc schemes: S0's Swin-style source mapper (paper profile), VIMCO batch size."""
 import numpy as np
+from scenario_scripts import load_scenario
 
 from sem_sionna.nets.swin import SwinSourceMapper
 from sem_sionna.train import WeightStore
 from sem_sionna.train.split_vs_ldpc import train_learned_interface
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def test_learned_interface_with_swin_source(tmp_path):
-    spec = importlib.util.spec_from_file_location("svl", ROOT / "scenarios" / "split_vs_ldpc.py")
-    scenario = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scenario)
-    cfg = dict(scenario.PROFILES["smoke"], s0_source="swin", swin_embed_dim=8, swin_depth=2,
-               swin_window=4, swin_heads=2)
+    cfg = dict(load_scenario("split_vs_ldpc").PROFILES["smoke"], s0_source="swin",
+               swin_embed_dim=8, swin_depth=2, swin_window=4, swin_heads=2)
     images = np.random.default_rng(0).random((64, 32, 32, 3)).astype(np.float32)
     links = train_learned_interface(cfg, images, [1 / 24], WeightStore(tmp_path), seed=0,
                                     log=lambda line: None)
@@ -25,13 +18,6 @@ def test_learned_interface_with_swin_source(tmp_path):
     x_hat, info = link.reconstruct(link.encode(images[:4]), 10.0)
     assert x_hat.shape == (4, 32, 32, 3) and info["bits"].shape == (4, cfg["num_bits"])
     assert any(p.name.startswith("s0_source-") for p in tmp_path.iterdir())
-
-
-def _load_scenario():
-    spec = importlib.util.spec_from_file_location("svl", ROOT / "scenarios" / "split_vs_ldpc.py")
-    scenario = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scenario)
-    return scenario
 
 
 def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
@@ -46,7 +32,7 @@ def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
             return _real(*args, **kwargs)
         monkeypatch.setattr(svl, name, recorder)
     images = np.random.default_rng(0).random((64, 32, 32, 3)).astype(np.float32)
-    base = dict(_load_scenario().PROFILES["smoke"], batch_size=32)
+    base = dict(load_scenario("split_vs_ldpc").PROFILES["smoke"], batch_size=32)
     svl.train_split_jscc(dict(base, vimco_batch_size=8, stage2_estimator="ste"), images,
                          [1 / 24], WeightStore(tmp_path / "a"), log=lambda line: None)
     svl.train_split_jscc(dict(base, vimco_batch_size=16, stage2_estimator="vimco"), images,
@@ -60,3 +46,6 @@ def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
     names = {p.name for d in ("a", "b") for p in (tmp_path / d).iterdir()
              if p.name.startswith("s1_source-")}
     assert len(names) == 2
+    # ... and only S1's: S0 (straight-through) keeps its key, so it is not retrained
+    assert (svl._stage1_config(dict(base, vimco_batch_size=8), "learned", (32, 32, 3), 0)
+            == svl._stage1_config(base, "learned", (32, 32, 3), 0))
