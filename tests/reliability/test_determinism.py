@@ -3,15 +3,12 @@
 Same-seed smoke runs of every scenario are compared byte for byte in tests/scenarios/;
 here the seed's effect on the runner and on the main scenario.
 """
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
+from scenario_scripts import load_scenario
 
 from sem_sionna import phy, sweep
 
-ROOT = Path(__file__).resolve().parents[2]
 COLUMNS = ["scheme", "channel", "cbr", "snr_db", "psnr", "n_images"]
 
 
@@ -38,9 +35,7 @@ def test_runner_same_seed_identical_other_seed_differs(tmp_path):
 
 
 def test_split_vs_ldpc_other_seed_differs(tmp_path):
-    spec = importlib.util.spec_from_file_location("svl", ROOT / "scenarios" / "split_vs_ldpc.py")
-    scenario = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scenario)
+    scenario = load_scenario("split_vs_ldpc")
     rows = {}
     for seed in (0, 1):
         out = tmp_path / f"seed{seed}"

@@ -1,20 +1,16 @@
 """Tests for the S4 link (sem_sionna.links.importance_mimo) and scenarios/importance_mimo.py."""
-import importlib.util
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from layer_checks import roundtrip
+from scenario_scripts import load_scenario
 
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink, transmit
 from sem_sionna.nets.ciba import NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, subchannel_matching
 from sem_sionna.sweep import read_csv, reseed
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scenarios" / "importance_mimo.py"
 
 
 def _parts(d=8):
@@ -123,16 +119,9 @@ def test_link_bad_arguments():
         ImportanceMIMOLink(enc, dec, pred, alpha=-1.0)
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("importance_mimo_script", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
 def test_smoke_run_writes_outputs_and_is_deterministic(tmp_path):
-    script = _load_script()
+    script = load_scenario("importance_mimo")
     out_a, out_b = tmp_path / "a", tmp_path / "b"
     script.main(["--profile", "smoke", "--out", str(out_a), "--seed", "3"])
     for name in ("metrics.csv", "run.json", "accuracy_vs_snr.png", "psnr_vs_snr.png",

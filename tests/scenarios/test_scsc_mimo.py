@@ -1,27 +1,17 @@
 """End-to-end smoke test of scenarios/scsc_mimo.py (S3, SCSC)."""
-import importlib.util
 import json
 import shutil
-from pathlib import Path
 
 import pytest
+from scenario_scripts import load_scenario
 
 from sem_sionna.sweep import read_csv
-
-SCRIPT = Path(__file__).resolve().parents[2] / "scenarios" / "scsc_mimo.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("scsc_mimo", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
     out = tmp_path_factory.mktemp("scsc_mimo")
-    rows = _load().main(["--profile", "smoke", "--out", str(out), "--seed", "3"])
+    rows = load_scenario("scsc_mimo").main(["--profile", "smoke", "--out", str(out), "--seed", "3"])
     return out, rows
 
 
@@ -60,7 +50,7 @@ def test_smoke_sweep_is_deterministic(smoke, tmp_path):
     """Same seed and the same trained weights (loaded from ckpt/) -> identical metrics.csv."""
     out, _ = smoke
     shutil.copytree(out / "ckpt", tmp_path / "ckpt")
-    _load().main(["--profile", "smoke", "--out", str(tmp_path), "--seed", "3"])
+    load_scenario("scsc_mimo").main(["--profile", "smoke", "--out", str(tmp_path), "--seed", "3"])
     record = json.loads((tmp_path / "run.json").read_text())
     assert all(stage["loaded"] for stage in record["training"].values())
     assert (tmp_path / "metrics.csv").read_text() == (out / "metrics.csv").read_text()

@@ -1,30 +1,20 @@
 """scenarios/split_vs_ldpc.py end to end on the smoke profile."""
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from scenario_scripts import load_scenario
 
 from sem_sionna.sweep import read_csv
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "n_images"]
 FIGURES = ["psnr_vs_snr.png", "ms_ssim_vs_snr.png", "decode_failure_vs_snr.png",
            "interface_ber.png", "learned_eps.png", "examples.png"]
 
 
-def load_scenario():
-    spec = importlib.util.spec_from_file_location(
-        "split_vs_ldpc", ROOT / "scenarios" / "split_vs_ldpc.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("split_vs_ldpc")
-    load_scenario().main(["--profile", "smoke", "--out", str(out)])
+    load_scenario("split_vs_ldpc").main(["--profile", "smoke", "--out", str(out)])
     return out
 
 
@@ -54,7 +44,7 @@ def test_digital_chain_cliff_is_visible(smoke_run):
 def test_same_seed_is_identical_and_rerun_reuses_weights(smoke_run, tmp_path):
     """From scratch with the same seed -> identical CSV; a rerun loads the stored weights
     and, with --resume, evaluates no point again."""
-    scenario = load_scenario()
+    scenario = load_scenario("split_vs_ldpc")
     out = tmp_path / "again"
     scenario.main(["--profile", "smoke", "--out", str(out)])
     assert (out / "metrics.csv").read_bytes() == (smoke_run / "metrics.csv").read_bytes()
@@ -66,7 +56,7 @@ def test_same_seed_is_identical_and_rerun_reuses_weights(smoke_run, tmp_path):
 
 
 def test_bad_cli_arguments_exit_2(tmp_path, capsys):
-    scenario = load_scenario()
+    scenario = load_scenario("split_vs_ldpc")
     with pytest.raises(SystemExit) as info:
         scenario.main(["--profile", "huge", "--out", str(tmp_path)])
     assert info.value.code == 2
