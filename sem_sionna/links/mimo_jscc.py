@@ -163,21 +163,19 @@ class MIMOJSCC(ScalarArgsLayer):
     def build(self, images_shape, snr_db_shape=None, num_latent_shape=None):
         if len(images_shape) != 4 or images_shape[-1] != 3:
             raise ValueError(f"`images` must have shape [b, H, W, 3], got {images_shape}")
-        f, c, d = self.num_filters, self.max_latent_channels, self.side_dim
-        shape = (None, None, None, 3)
-        for layer, act, af in zip(self.enc, self.enc_act, self.enc_af):
+        self.enc_out.build(self._build_stack(self.enc, self.enc_act, self.enc_af, 3))
+        self.dec_out.build(self._build_stack(self.dec, self.dec_act, self.dec_af,
+                                             2 * self.max_latent_channels))
+
+    def _build_stack(self, layers, acts, afs, in_channels: int) -> tuple:
+        """Build conv + activation + attention-feature layers; return the output shape."""
+        shape = (None, None, None, in_channels)
+        for layer, act, af in zip(layers, acts, afs):
             layer.build(shape)
-            shape = (None, None, None, f)
+            shape = (None, None, None, self.num_filters)
             act.build(shape)
-            af.build(shape, (None, d))
-        self.enc_out.build(shape)
-        shape = (None, None, None, 2 * c)
-        for layer, act, af in zip(self.dec, self.dec_act, self.dec_af):
-            layer.build(shape)
-            shape = (None, None, None, f)
-            act.build(shape)
-            af.build(shape, (None, d))
-        self.dec_out.build(shape)
+            af.build(shape, (None, self.side_dim))
+        return shape
 
     def _norm_db(self, value_db):
         low, high = self.snr_range
