@@ -1,4 +1,4 @@
-"""Checks every sem_sionna layer must pass: modes agree, .keras round trip."""
+"""Checks every sem_sionna layer must pass: modes agree, .keras round trip; a training loop."""
 from __future__ import annotations
 
 import keras
@@ -27,3 +27,20 @@ def roundtrip(model: keras.Model, tmp_path, name="model.keras") -> keras.Model:
     path = tmp_path / name
     model.save(path)
     return keras.saving.load_model(path)
+
+
+def first_and_last_loss(loss_fn, weights_fn, optimizer, steps: int) -> tuple[float, float]:
+    """Loss of the first and of the last of ``steps + 1`` compiled steps minimising
+    ``loss_fn()`` over ``weights_fn()`` (read after the first call builds the layers)."""
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn()
+        weights = weights_fn()
+        optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+        return loss
+
+    first = float(step())
+    for _ in range(steps):
+        last = float(step())
+    return first, last

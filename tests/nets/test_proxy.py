@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import keras
 import tensorflow as tf
+from layer_checks import first_and_last_loss
 
 from sem_sionna.nets.proxy import ProxyNetwork, proxy_loss, straight_through_chain
 
@@ -83,19 +84,9 @@ def test_straight_through_in_tf_function_with_args(images):
 def test_training_reduces_proxy_loss(images):
     proxy = ProxyNetwork(num_filters=8, seed=1)
     target = tf.constant(_codec_like(images.numpy()), tf.float32)
-    opt = keras.optimizers.Adam(3e-3)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            loss = proxy_loss(proxy(images, 12.0, 34.0), target)
-        grads = tape.gradient(loss, proxy.trainable_weights)
-        opt.apply_gradients(zip(grads, proxy.trainable_weights))
-        return loss
-
-    first = float(step())
-    for _ in range(30):
-        last = float(step())
+    first, last = first_and_last_loss(lambda: proxy_loss(proxy(images, 12.0, 34.0), target),
+                                      lambda: proxy.trainable_weights,
+                                      keras.optimizers.Adam(3e-3), 30)
     assert last < 0.7 * first
 
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import keras
 import tensorflow as tf
+from layer_checks import first_and_last_loss
 
 from sem_sionna.nets.segnet import DownsamplerBlock, NonBottleneck1D, SegNet, adaptive_avg_pool
 
@@ -44,20 +45,10 @@ def test_training_reduces_loss_on_synthetic_masks(rng):
     colour = np.where(masks[..., None] == 1, [0.8, 0.2, 0.2], [0.4, 0.5, 0.5])
     images = (colour + 0.1 * rng.standard_normal(colour.shape)).astype(np.float32)
     net = SegNet(num_classes=2)
-    opt = keras.optimizers.Adam(1e-2)
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-    @tf.function
-    def step():
-        with tf.GradientTape() as tape:
-            loss = loss_fn(masks, net(images, training=True))
-        grads = tape.gradient(loss, net.trainable_weights)
-        opt.apply_gradients(zip(grads, net.trainable_weights))
-        return loss
-
-    first = float(step())
-    for _ in range(25):
-        last = float(step())
+    first, last = first_and_last_loss(lambda: loss_fn(masks, net(images, training=True)),
+                                      lambda: net.trainable_weights,
+                                      keras.optimizers.Adam(1e-2), 25)
     assert last < 0.8 * first
 
 
