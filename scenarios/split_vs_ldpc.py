@@ -11,7 +11,7 @@ AWGN and Rayleigh block fading, at CBR 1/24 and 1/48.
 """
 from __future__ import annotations
 
-from sem_sionna import data, links, plot, sweep
+from sem_sionna import data, links, plot, sweep, utils
 from sem_sionna.nets import multilevel_eps
 from sem_sionna.train import WeightStore
 from sem_sionna.train.split_vs_ldpc import (describe, num_symbols, train_deepjscc,
@@ -80,7 +80,7 @@ def load_images(cfg, seed):
 def main(argv=None):
     args = sweep.parse_args(argv, name=NAME, description=__doc__.splitlines()[0])
     cfg = PROFILES[args.profile]
-    sweep.set_global_seed(args.seed)  # before any layer draws its initial weights or seed
+    utils.set_global_seed(args.seed)  # before any layer draws its initial weights or seed
     record = sweep.RunRecord(args.out, NAME, args, cfg)
     with record.stage("data"):
         train, test = load_images(cfg, args.seed)

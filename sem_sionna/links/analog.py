@@ -5,7 +5,8 @@ import keras
 import tensorflow as tf
 
 from sem_sionna.phy import AWGN, MIMOChannel
-from sem_sionna.phy.utils import ScalarArgsLayer, check_complex, check_noise_variance
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import check_complex, check_noise_variance
 
 __all__ = ["SISOChannel", "SISO_MODELS"]
 

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from sem_sionna import codecs
 from sem_sionna.phy import MIMOChannel
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["CHANNELS", "CodecChain", "resolve_channel", "channel_config", "check_num_streams"]
 

@@ -28,7 +28,7 @@ from sem_sionna.links.base import (CodecChain, channel_config, check_num_streams
                                    resolve_channel)
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.power import water_filling
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["CAPACITY_CHANNELS", "capacity_bits", "CapacityBound"]
 

@@ -11,7 +11,7 @@ from sem_sionna import codecs
 from sem_sionna.links.base import CodecChain, channel_config
 from sem_sionna.links.framing import LENGTH_BYTES, deframe_payloads, frame_payloads
 from sem_sionna.links.transport_chain import TransportChain
-from sem_sionna.phy.utils import snrdb2no
+from sem_sionna.phy.snr import snrdb2no
 
 __all__ = ["DigitalLink"]
 

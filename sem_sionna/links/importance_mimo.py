@@ -47,7 +47,8 @@ from sem_sionna.phy.allocation import (
 )
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
-from sem_sionna.phy.utils import check_positive_int, check_real, snrdb2no
+from sem_sionna.utils.checks import check_positive_int, check_real
+from sem_sionna.phy.snr import snrdb2no
 
 __all__ = [
     "ImportanceMIMOLink",
@@ -274,8 +275,9 @@ def train_s4_models(cfg: dict, data: dict, ckpt_root, retrain: bool = False, see
     ``filters``, ``num_stages``, ``epochs``, ``batch_size``, ``lr``, ``kl_weight``),
     ``ciba`` (``units``, ``epochs``, ``batch_size``, ``lr``), ``betas``, ``n_train``.
     """
-    from sem_sionna.nets.classifier import SceneClassifier, train_classifier
-    from sem_sionna.sweep import derive_seed, set_global_seed
+    from sem_sionna.nets.classifier import SceneClassifier
+    from sem_sionna.train.classifier import train_classifier
+    from sem_sionna.utils.seeding import derive_seed, set_global_seed
     from sem_sionna.train import WeightStore
     from sem_sionna.train.ciba import (
         feature_statistics,
@@ -349,7 +351,7 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
     schemes called with the same ``seed`` see the same channel matrices and noise
     (common random numbers: scheme differences are not sampling noise).
     """
-    from sem_sionna.sweep import reseed
+    from sem_sionna.utils.seeding import reseed
 
     reseed(link.channel, seed)
     fn = link.__dict__.get("_transmit_fn")
@@ -369,7 +371,7 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
 
 
 def _search(models, betas_alphas, data, cfg, seed, scheme_of):
-    from sem_sionna.sweep import derive_seed
+    from sem_sionna.utils.seeding import derive_seed
 
     images, labels = data
     rows = []
@@ -490,7 +492,7 @@ def scheme_sweep(models: S4Models, beta: float, alpha: float, data, cfg: dict, o
     :class:`~sem_sionna.sweep.SweepRunner` and the figures ``accuracy_vs_snr.png``,
     ``psnr_vs_snr.png`` and ``ms_ssim_vs_snr.png``.
     """
-    from sem_sionna import plot, sweep
+    from sem_sionna import plot, sweep, utils
 
     images, labels = data
     channel = f"rayleigh-{cfg['num_tx_ant']}x{cfg['num_rx_ant']}"
@@ -509,7 +511,7 @@ def scheme_sweep(models: S4Models, beta: float, alpha: float, data, cfg: dict, o
         if isinstance(link, dict):
             return {**link, "feature_mse": 0.0, "n_images": len(images)}
         x_hat, mse = transmit(link, images, point["snr_db"],
-                              sweep.derive_seed(seed, "channel", point["snr_db"]),
+                              utils.derive_seed(seed, "channel", point["snr_db"]),
                               cfg["eval_batch_size"])
         return {**evaluate_images(images, x_hat, labels, models.classifier),
                 "feature_mse": mse, "n_images": len(images)}
@@ -528,14 +530,14 @@ def scheme_sweep(models: S4Models, beta: float, alpha: float, data, cfg: dict, o
 
 
 def _write_rows(path: Path, rows: list[dict]) -> None:
-    from sem_sionna.sweep.io import write_csv
+    from sem_sionna.utils.io import write_csv
 
     columns = list(rows[0]) if rows else []
     write_csv(path, columns, [{k: _fmt(v) for k, v in r.items()} for r in rows])
 
 
 def _fmt(value) -> str:
-    from sem_sionna.sweep import format_value
+    from sem_sionna.utils.io import format_value
 
     return format_value(value)
 

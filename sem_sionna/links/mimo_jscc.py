@@ -27,7 +27,8 @@ import tensorflow as tf
 
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
-from sem_sionna.phy.utils import ScalarArgsLayer, check_positive_int
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["AttentionFeature", "MIMOJSCC", "mimo_jscc_cbr"]
 

@@ -12,7 +12,7 @@ from sem_sionna.links.base import CodecChain, channel_config, resolve_channel
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.metrics import ms_ssim, psnr
 from sem_sionna.phy.mimo import MIMOChannel
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["DEFAULT_MCS", "ORACLE_METRICS", "DigitalOracle"]
 

@@ -47,7 +47,7 @@ from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES
 from sem_sionna.nets.proxy import ProxyNetwork, straight_through_chain
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
-from sem_sionna.phy.utils import check_num_bits_per_symbol, check_positive_int
+from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_int
 
 __all__ = ["COMBINERS", "encode_at_quality", "channel_uses_for_payload", "pcen_precode",
            "PCENTransport", "FixedQualityLink", "SCSC"]

@@ -35,10 +35,12 @@ from sem_sionna import metrics as sm
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.transport_chain import TransportChain
 from sem_sionna.nets.sdjscc import BinaryQuantizer, semantic_map
-from sem_sionna.phy.utils import check_num_bits_per_symbol, check_positive_int, snrdb2no
+from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_int
+from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.plot import image_grid
 from sem_sionna.plot.figure import save_figure
-from sem_sionna.sweep import SweepRunner, grid, logger
+from sem_sionna.sweep import SweepRunner, grid
+from sem_sionna.utils.log import logger
 
 __all__ = ["SDJSCCLink", "num_channel_uses_for", "coded_ber", "evaluate_sdjscc",
            "plot_semantic_weights", "plot_examples", "classifier_accuracy",

@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.links.analog import SISOChannel
-from sem_sionna.phy.utils import snrdb2no
+from sem_sionna.phy.snr import snrdb2no
 
 __all__ = ["SplitJSCC", "LearnedInterfaceJSCC", "DeepJSCC", "interface_ber"]
 

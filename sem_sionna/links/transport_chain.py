@@ -8,8 +8,9 @@ from sem_sionna.phy import (AWGN, QAMDemapper, QAMMapper, TBDecoder, TBEncoder,
                             transport_block_size)
 from sem_sionna.links.base import CHANNELS, channel_config, check_num_streams, resolve_channel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
-from sem_sionna.phy.utils import (ScalarArgsLayer, check_noise_variance, check_num_bits_per_symbol,
-                                  check_positive_int)
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import (check_noise_variance, check_num_bits_per_symbol,
+                                     check_positive_int)
 
 __all__ = ["TransportChain", "CHANNELS"]
 

@@ -1,12 +1,13 @@
 """Learned blocks: mappers, interfaces, importance networks, PPEN, PCEN, proxy, task networks."""
-from sem_sionna.nets.blocks import (GDN, AnalysisTransform, AttentionBlock, DenseResidualBlock,
-                                    PowerNormalization, ResidualBlock, ResidualBlockUpsample,
-                                    ResidualBlockWithStride, ResidualUnit, SEBlock,
-                                    SNRFeatureAttention, SubpixelConv, SynthesisTransform,
-                                    TransformerBlock, complex_to_real, real_to_complex)
+from sem_sionna.nets.blocks import (GDN, AttentionBlock, DenseResidualBlock, ResidualBlock,
+                                    ResidualBlockUpsample, ResidualBlockWithStride,
+                                    ResidualUnit, SEBlock, SNRFeatureAttention,
+                                    SubpixelConv, TransformerBlock)
+from sem_sionna.nets.transforms import (AnalysisTransform, PowerNormalization,
+                                        SynthesisTransform, complex_to_real, real_to_complex)
 from sem_sionna.nets.ciba import (PERTURBATION_MODES, NoisePredictor, ciba_loss, importance_score,
                                   perturb_features)
-from sem_sionna.nets.classifier import SceneClassifier, predict_labels, train_classifier
+from sem_sionna.nets.classifier import SceneClassifier, predict_labels
 from sem_sionna.nets.deepjscc import DeepJSCCDecoder, DeepJSCCEncoder
 from sem_sionna.nets.deform import DeformableConv2D, bilinear_sample
 from sem_sionna.nets.importance import (ImportanceChannelDemapper, ImportanceChannelMapper,
@@ -95,7 +96,6 @@ __all__ = [
     "semantic_weights",
     "soft_project_to_constellation",
     "straight_through_chain",
-    "train_classifier",
     "uniform_weights",
     "unprecode",
 ]

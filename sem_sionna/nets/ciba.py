@@ -30,7 +30,7 @@ import math
 import keras
 import tensorflow as tf
 
-from sem_sionna.phy.utils import check_positive_int, check_real
+from sem_sionna.utils.checks import check_positive_int, check_real
 
 __all__ = [
     "PERTURBATION_MODES",

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import keras
 
-from sem_sionna.nets.blocks import (PowerNormalization, _check_vector_shape, complex_to_real,
-                                    real_to_complex)
+from sem_sionna.nets.transforms import (PowerNormalization, _check_vector_shape,
+                                        complex_to_real, real_to_complex)
 from sem_sionna.nets.split import _ImageToVector, _VectorToImage
-from sem_sionna.phy.utils import check_complex, check_positive_int, check_real
+from sem_sionna.utils.checks import check_complex, check_positive_int, check_real
 
 __all__ = ["DeepJSCCEncoder", "DeepJSCCDecoder"]
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["DeformableConv2D", "bilinear_sample"]
 

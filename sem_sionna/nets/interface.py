@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.phy.channel import BSC
-from sem_sionna.phy.utils import check_positive_int, check_real
+from sem_sionna.utils.checks import check_positive_int, check_real
 
 __all__ = ["MultiLevelBSC", "LearnedBSCInterface", "multilevel_eps"]
 

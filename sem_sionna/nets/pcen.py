@@ -37,8 +37,10 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy.mapping import qam
 
-from sem_sionna.phy.utils import (ScalarArgsLayer, check_complex, check_noise_variance,
-                                  check_num_bits_per_symbol, check_positive_int, check_rank)
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import (check_complex, check_noise_variance,
+                                     check_num_bits_per_symbol, check_positive_int,
+                                     check_rank)
 
 __all__ = [
     "constellation_points",

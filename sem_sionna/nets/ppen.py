@@ -25,8 +25,8 @@ import keras
 import tensorflow as tf
 
 from sem_sionna.nets.deform import DeformableConv2D
-from sem_sionna.phy.utils import (ScalarArgsLayer, check_positive_int, check_range,
-                                  to_float_tensor)
+from sem_sionna.utils.scalars import ScalarArgsLayer, to_float_tensor
+from sem_sionna.utils.checks import check_positive_int, check_range
 
 __all__ = ["SCSC_Q_VALUES", "QuantizationAdaptive", "StripPooling", "DACBlock", "PPEN"]
 

@@ -23,7 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.phy.utils import ScalarArgsLayer, check_positive_int, check_range, check_real
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import check_positive_int, check_range, check_real
 
 __all__ = ["ProxyNetwork", "proxy_loss", "straight_through_chain"]
 

@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.nets.blocks import ResidualBlock
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["BinaryQuantizer", "SDJSCCEncoder", "SDJSCCDecoder",
            "gradient_importance", "semantic_weights", "uniform_weights", "semantic_loss",

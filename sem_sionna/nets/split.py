@@ -32,11 +32,12 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from sem_sionna.nets.blocks import (AnalysisTransform, DenseResidualBlock, PowerNormalization,
-                                    SynthesisTransform, _check_image_shape, _check_vector_shape,
-                                    _snr_column, _SNRConditioned, complex_to_real,
-                                    real_to_complex)
-from sem_sionna.phy.utils import check_complex, check_positive_int, check_real
+from sem_sionna.nets.blocks import DenseResidualBlock, _snr_column, _SNRConditioned
+from sem_sionna.nets.transforms import (AnalysisTransform, PowerNormalization,
+                                        SynthesisTransform, _check_image_shape,
+                                        _check_vector_shape, complex_to_real,
+                                        real_to_complex)
+from sem_sionna.utils.checks import check_complex, check_positive_int, check_real
 
 __all__ = ["SourceMapper", "SourceDemapper", "ChannelMapper", "ChannelDemapper"]
 

@@ -24,7 +24,7 @@ import tensorflow as tf
 
 from sem_sionna.nets.blocks import SubpixelConv, TransformerBlock, _TracedBuild
 from sem_sionna.nets.split import _flatten_channel_major, _unflatten_channel_major
-from sem_sionna.phy.utils import check_positive_int, check_real
+from sem_sionna.utils.checks import check_positive_int, check_real
 
 __all__ = ["SwinStage", "SwinSourceMapper", "SwinSourceDemapper"]
 

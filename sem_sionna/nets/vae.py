@@ -16,7 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from sem_sionna.phy.utils import check_positive_int, check_real
+from sem_sionna.utils.checks import check_positive_int, check_real
 
 __all__ = ["VAE", "VAEDecoder", "VAEEncoder", "kl_divergence"]
 

@@ -11,7 +11,7 @@ from sem_sionna.phy.power import (POWER_ALLOCATIONS, equal_power, get_power_allo
                                   water_filling)
 from sem_sionna.phy.precoding import NO_EFF_MAX, SVDCombiner, SVDPrecoder
 from sem_sionna.phy.transport import TBDecoder, TBEncoder, transport_block_size
-from sem_sionna.phy.utils import ebnodb2no, snrdb2no
+from sem_sionna.phy.snr import ebnodb2no, no2snrdb, snrdb2no
 
 __all__ = [
     "ALLOCATION_SCHEMES",
@@ -40,6 +40,7 @@ __all__ = [
     "mmse_power",
     "subchannel_matching",
     "snrdb2no",
+    "no2snrdb",
     "transport_block_size",
     "water_filling",
     "weighted_mse",

@@ -38,7 +38,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from sem_sionna.phy.power import _as_float, equal_power
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = [
     "ALLOCATION_SCHEMES",

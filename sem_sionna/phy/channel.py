@@ -11,8 +11,9 @@ import keras
 import tensorflow as tf
 from sionna.phy.utils import expand_to_rank
 
-from sem_sionna.phy.utils import (ScalarArgsLayer, check_complex, check_noise_variance,
-                                  check_probability, check_rank, check_real)
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import (check_complex, check_noise_variance, check_probability,
+                                     check_rank, check_real)
 
 __all__ = ["AWGN", "BSC"]
 

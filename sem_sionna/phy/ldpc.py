@@ -5,7 +5,7 @@ import keras
 import tensorflow as tf
 from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
 
-from sem_sionna.phy.utils import check_last_dim, check_positive_int, check_rank, check_real
+from sem_sionna.utils.checks import check_last_dim, check_positive_int, check_rank, check_real
 
 __all__ = ["LDPCEncoder", "LDPCDecoder"]
 

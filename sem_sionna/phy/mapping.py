@@ -7,9 +7,9 @@ import tensorflow as tf
 from sionna.phy import mapping
 from sionna.phy.utils import expand_to_rank
 
-from sem_sionna.phy.utils import (ScalarArgsLayer, check_complex, check_last_dim,
-                                  check_noise_variance, check_num_bits_per_symbol, check_rank,
-                                  check_real)
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import (check_complex, check_last_dim, check_noise_variance,
+                                     check_num_bits_per_symbol, check_rank, check_real)
 
 __all__ = ["QAMMapper", "QAMDemapper"]
 

@@ -18,14 +18,9 @@ import tensorflow as tf
 from sionna.phy import config as _sionna_config
 from sionna.phy.channel.tr38901 import CDL, AntennaArray
 
-from sem_sionna.phy.utils import (
-    ScalarArgsLayer,
-    check_complex,
-    check_noise_variance,
-    check_positive_int,
-    check_rank,
-    to_float_tensor,
-)
+from sem_sionna.utils.scalars import ScalarArgsLayer, to_float_tensor
+from sem_sionna.utils.checks import (check_complex, check_noise_variance,
+                                     check_positive_int, check_rank)
 
 __all__ = ["MIMO_MODELS", "MIMOChannel"]
 

@@ -17,13 +17,9 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.phy.power import get_power_allocation
-from sem_sionna.phy.utils import (
-    ScalarArgsLayer,
-    check_complex,
-    check_noise_variance,
-    check_positive_int,
-    check_rank,
-)
+from sem_sionna.utils.scalars import ScalarArgsLayer
+from sem_sionna.utils.checks import (check_complex, check_noise_variance,
+                                     check_positive_int, check_rank)
 
 __all__ = ["NO_EFF_MAX", "SVDCombiner", "SVDPrecoder"]
 

@@ -18,8 +18,8 @@ from sionna.phy.nr import TBDecoder as _SionnaTBDecoder
 from sionna.phy.nr import TBEncoder as _SionnaTBEncoder
 from sionna.phy.nr.utils import calculate_tb_size
 
-from sem_sionna.phy.utils import (check_last_dim, check_num_bits_per_symbol,
-                                  check_positive_int, check_rank, check_real)
+from sem_sionna.utils.checks import (check_last_dim, check_num_bits_per_symbol,
+                                     check_positive_int, check_rank, check_real)
 
 __all__ = ["TBEncoder", "TBDecoder", "transport_block_size"]
 

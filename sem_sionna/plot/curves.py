@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from ..sweep.io import read_csv
+from sem_sionna.utils.io import read_csv
 from .figure import (axis_label, legend, new_figure, resolve_path, save_figure,
                      series_style, short_label, style_axes)
 

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..sweep.io import atomic_write
+from sem_sionna.utils.io import atomic_write
 
 __all__ = ["AXIS_LABELS", "axis_label", "short_label", "new_figure", "series_style", "style_axes",
            "save_figure", "resolve_path", "legend"]

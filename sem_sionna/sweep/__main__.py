@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .cli import merge_main
+from .merge import merge_main
 
 
 def main(argv: list[str] | None = None) -> int:

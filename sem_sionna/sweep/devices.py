@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .log import logger
+from sem_sionna.utils.log import logger
 
 __all__ = ["launch_shards"]
 
@@ -42,7 +42,7 @@ def launch_shards(script: str | os.PathLike, argv: Sequence[str], devices: Seque
     Returns the merged ``metrics.csv``. Raises ``RuntimeError`` naming the shard and its
     log when a child fails (finished shards stay on disk: rerun to resume).
     """
-    from .cli import merge
+    from .merge import merge
 
     out_dir = Path(out_dir)
     argv = _strip_option(_strip_option(_strip_option(argv, "--devices"), "--shard"), "--out")

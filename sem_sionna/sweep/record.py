@@ -14,8 +14,10 @@ import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from .io import atomic_write_json, to_jsonable
-from .log import logger
+from sem_sionna.utils.io import atomic_write_json, to_jsonable
+from sem_sionna.utils.log import logger
+
+from .files import record_name
 
 __all__ = ["RunRecord", "package_versions", "git_commit", "host_info", "record_name"]
 
@@ -33,11 +35,6 @@ _PACKAGES = {
 _RESERVED = {"name", "argv", "args", "profile", "seed", "config", "versions", "git_commit",
              "git_dirty", "host", "start_time", "end_time", "status", "wall_s", "stages",
              "failures", "notes", "previous_runs"}
-
-
-def record_name(shard: tuple[int, int] | None = None) -> str:
-    """``run.json``, or ``run.shard-i-of-n.json`` for a shard of a sweep."""
-    return "run.json" if shard is None else f"run.shard-{shard[0]}-of-{shard[1]}.json"
 
 
 def package_versions() -> dict[str, str | None]:

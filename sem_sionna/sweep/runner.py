@@ -28,14 +28,14 @@ not in the grid are kept at the end with a warning. With ``resume=False`` an exi
 CSV is overwritten: the run starts fresh.
 
 Determinism: before ``prepare`` and before each ``evaluate``, the global generators are
-seeded (:func:`~sem_sionna.sweep.seeding.set_global_seed`, i.e.
+seeded (:func:`~sem_sionna.utils.seeding.set_global_seed`, i.e.
 ``keras.utils.set_random_seed``) with a seed hashed from ``(seed, group key)`` or
 ``(seed, point key)``, so a point's result does not depend on which points ran before it.
 Layers that own a ``keras.random.SeedGenerator`` keep their own state; pass them as
 ``reseed=`` to :meth:`SweepRunner.run` to reset it at the same moments.
 
 Failures: a metric that is NaN/inf, or ``evaluate`` raising
-:class:`~sem_sionna.sweep.NumericalError`, skips the point (no row), logs a warning naming
+:class:`~sem_sionna.utils.NumericalError`, skips the point (no row), logs a warning naming
 the scheme and SNR and appends ``{"scheme", "point", "reason"}`` to
 ``record.failures``; the sweep goes on. Any other exception propagates, with the CSV
 holding every point finished before it.
@@ -53,33 +53,23 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from .errors import NumericalError
-from .io import (atomic_write_json, format_value, parse_value, read_csv_raw,
-                 remove_stale_temp_files, to_scalar, write_csv)
-from .log import logger
-from .seeding import derive_seed, reseed as _reseed, set_global_seed
+from sem_sionna.utils.errors import NumericalError
+from sem_sionna.utils.io import (atomic_write_json, format_value, parse_value, read_csv_raw,
+                                 remove_stale_temp_files, to_scalar, write_csv)
+from sem_sionna.utils.log import logger
+from sem_sionna.utils.seeding import derive_seed, reseed as _reseed, set_global_seed
 
-__all__ = ["grid", "point_key", "SweepRunner", "csv_name", "manifest_name"]
+from .files import csv_name, manifest_name
+
+__all__ = ["grid", "point_key", "SweepRunner"]
 
 KEY = "key"
-
-
-def csv_name(shard: tuple[int, int] | None = None) -> str:
-    """File name of the metrics CSV: ``metrics.csv`` or ``metrics.shard-i-of-n.csv``."""
-    if shard is None:
-        return "metrics.csv"
-    return f"metrics.shard-{shard[0]}-of-{shard[1]}.csv"
-
-
-def manifest_name(shard: tuple[int, int]) -> str:
-    """File name of a shard's manifest: ``metrics.shard-i-of-n.json``."""
-    return f"metrics.shard-{shard[0]}-of-{shard[1]}.json"
 
 
 def point_key(point: Mapping[str, Any], columns: Iterable[str] | None = None) -> str:
     """Stable string key of a point, e.g. ``"scheme=jpeg|channel=awgn|snr_db=10"``.
 
-    Values are formatted as in the CSV (:func:`~sem_sionna.sweep.io.format_value`);
+    Values are formatted as in the CSV (:func:`~sem_sionna.utils.io.format_value`);
     ``columns`` selects and orders the fields (default: all but ``"key"``).
     """
     if columns is None:
@@ -326,12 +316,12 @@ class SweepRunner:
         group_by : sequence of str -- axes that define a group (axes absent from the
             points are ignored). Groups run in order of first appearance in the grid.
         reseed : keras layer(s) or None -- their ``SeedGenerator`` states are reset
-            (:func:`~sem_sionna.sweep.seeding.reseed`) whenever the runner seeds.
+            (:func:`~sem_sionna.utils.seeding.reseed`) whenever the runner seeds.
 
         Output
         ------
         rows : list of dict -- this run's CSV (this shard's, when sharded), numbers
-            converted as by :func:`~sem_sionna.sweep.read_csv`.
+            converted as by :func:`~sem_sionna.utils.read_csv`.
         """
         if not callable(evaluate):
             raise TypeError(f"`evaluate` must be callable, got {evaluate!r}")
@@ -343,7 +333,7 @@ class SweepRunner:
         all_points = self._check_points(points)
         if self.devices and self.shard is None:
             from .devices import launch_shards
-            from .io import read_csv
+            from sem_sionna.utils.io import read_csv
             if self.script is None:
                 raise ValueError("`devices` needs `script` (the scenario file to relaunch)")
             return read_csv(launch_shards(self.script, self.argv, self.devices, self.out_dir))

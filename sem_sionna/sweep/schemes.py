@@ -10,7 +10,7 @@ per SNR. Learned links (:mod:`sem_sionna.links.split`, ...) and digital chains
 
 :class:`ImageSweep` computes PSNR, MS-SSIM, the decode-failure rate and optional task
 metrics from the reconstructions, and detects non-finite reconstructions
-(:class:`~sem_sionna.sweep.NumericalError`, which the runner records as a failure).
+(:class:`~sem_sionna.utils.NumericalError`, which the runner records as a failure).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import NumericalError
+from sem_sionna.utils.errors import NumericalError
 
 __all__ = ["LearnedScheme", "DigitalScheme", "ImageSweep", "reconstruct_examples"]
 

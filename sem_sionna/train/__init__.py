@@ -1,4 +1,5 @@
 """Training: generic compiled loop with checkpoints and strategies, weight store, schedules."""
+from sem_sionna.train.classifier import train_classifier
 from sem_sionna.train.loop import Trainer, format_eta, strategy_scope
 from sem_sionna.train.split import train_channel_stage, train_source_stage
 from sem_sionna.train.store import WeightStore, config_hash
@@ -6,6 +7,7 @@ from sem_sionna.train.vimco import bernoulli_log_prob, vimco_learning_signals, v
 
 __all__ = [
     "Trainer",
+    "train_classifier",
     "WeightStore",
     "bernoulli_log_prob",
     "config_hash",

@@ -13,7 +13,7 @@ import tensorflow as tf
 
 from sem_sionna.nets.ciba import NoisePredictor, ciba_loss
 from sem_sionna.nets.vae import VAE, kl_divergence
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["encode_features", "feature_statistics", "train_noise_predictor", "train_vae"]
 

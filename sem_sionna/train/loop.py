@@ -20,10 +20,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.phy.utils import check_positive_int
-from sem_sionna.sweep.errors import NumericalError
-from sem_sionna.sweep.io import atomic_write_json
-from sem_sionna.sweep.log import logger
+from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.errors import NumericalError
+from sem_sionna.utils.io import atomic_write_json
+from sem_sionna.utils.log import logger
 
 __all__ = ["Trainer", "strategy_scope", "format_eta"]
 
@@ -142,7 +142,7 @@ class Trainer:
             extra: Callable[[], dict] | None = None) -> dict[str, list]:
         """Run the epochs not yet done; return the history ``{metric: [per epoch]}``.
 
-        Raises :class:`sem_sionna.sweep.NumericalError` naming the stage and epoch
+        Raises :class:`sem_sionna.utils.NumericalError` naming the stage and epoch
         when the training loss is NaN or infinite.
         """
         epochs = check_positive_int(epochs, "epochs")

@@ -30,7 +30,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna import codecs, data, metrics, plot, sweep
+from sem_sionna import codecs, data, metrics, plot, sweep, utils
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.links.scsc import SCSC, channel_uses_for_payload, pcen_precode
 from sem_sionna.nets.pcen import PCEN, pcen_loss
@@ -39,8 +39,8 @@ from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
-from sem_sionna.phy.utils import check_positive_int
-from sem_sionna.sweep.io import write_csv
+from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.io import write_csv
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.store import WeightStore
 
@@ -494,7 +494,7 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
                          f"{sorted(DEFAULT_CONFIG)}")
     cfg = {**DEFAULT_CONFIG, **config}
     out, seed = Path(args.out), int(args.seed)
-    sweep.set_global_seed(seed)
+    utils.set_global_seed(seed)
     record = sweep.RunRecord(out, args.name, args, cfg)
     store = WeightStore(out / "ckpt", retrain=getattr(args, "retrain", False))
     qualities = [int(q) for q in cfg["qualities"]]
@@ -523,7 +523,7 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
         latent = {q: max(2, 2 * int(round(blocks[q]["cbr"] * 48.0))) for q in qualities}
         latent_choices = sorted(set(latent.values()))
         record.set("jscc_latent_channels", {str(q): c for q, c in latent.items()})
-    sweep.logger.info("blocks: %s", {q: (b["budget_bytes"], b["num_channel_uses"],
+    utils.logger.info("blocks: %s", {q: (b["budget_bytes"], b["num_channel_uses"],
                                          round(b["cbr"], 4)) for q, b in blocks.items()})
 
     # ---- models -----------------------------------------------------------------------
@@ -582,18 +582,18 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
 
     stage("segnet", seg_cfg, {"segnet": _Parts(segnet)}, lambda work: train_segnet(
         segnet, x_tr, m_tr, int(cfg["seg_epochs"]), bs, float(cfg["seg_lr"]), work,
-        sweep.derive_seed(seed, "segnet")))
+        utils.derive_seed(seed, "segnet")))
     stage("pcen", pcen_cfg, {"pcen": _Parts(pcen)}, lambda work: train_pcen(
         pcen, MIMOChannel.from_config({**train_channel, "seed": seed}), int(cfg["pcen_steps"]),
         snr_range=snr_range, lr=float(cfg["pcen_lr"]), ckpt_dir=work,
-        seed=sweep.derive_seed(seed, "pcen")))
+        seed=utils.derive_seed(seed, "pcen")))
 
     def fit_proxy(work):
         targets = proxy_targets(model, x_tr, int(cfg["proxy_draws"]), snr_range, 2 * bs,
-                                seed=sweep.derive_seed(seed, "proxy_targets"))
+                                seed=utils.derive_seed(seed, "proxy_targets"))
         hist = train_proxy(proxy, targets, int(cfg["proxy_epochs"]), bs,
                            float(cfg["proxy_lr"]), bool(cfg["proxy_decoded_only"]), ckpt_dir=work,
-                           seed=sweep.derive_seed(seed, "proxy"))
+                           seed=utils.derive_seed(seed, "proxy"))
         return {**hist, "chain_decoded": targets["decoded"]}
 
     stage("proxy", proxy_cfg, {"proxy": _Parts(proxy)}, fit_proxy)
@@ -602,13 +602,13 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
                                   qualities, cfg["loss_weights"], float(cfg["scsc_lr"]),
                                   seg_target=cfg["seg_target"], masks=m_tr if
                                   cfg["seg_target"] == "mask" else None, ckpt_dir=work,
-                                  seed=sweep.derive_seed(seed, "scsc")))
+                                  seed=utils.derive_seed(seed, "scsc")))
     stage("scsc_noqa", noqa_cfg, {"ppen_noqa": _Parts(ppen_noqa)},
           lambda work: train_scsc(model_noqa, x_tr, int(cfg["noqa_epochs"]), bs, snr_range,
                                   [q_main], cfg["loss_weights"], float(cfg["scsc_lr"]),
                                   train_pcen=False, seg_target=cfg["seg_target"],
                                   masks=m_tr if cfg["seg_target"] == "mask" else None,
-                                  ckpt_dir=work, seed=sweep.derive_seed(seed, "scsc_noqa")))
+                                  ckpt_dir=work, seed=utils.derive_seed(seed, "scsc_noqa")))
     for name, net in jscc.items():
         jcfg = {**common, "latent_choices": latent_choices, "scheme": name,
                 **{k: cfg[k] for k in ("jscc_filters", "jscc_epochs", "jscc_lr", "snr_range",
@@ -616,7 +616,7 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
         stage(name, jcfg, {name: _Parts(net)}, lambda work, net=net, name=name: train_mimo_jscc(
             net, x_tr, int(cfg["jscc_epochs"]), int(cfg["jscc_batch_size"]), snr_range,
             latent_choices,
-            float(cfg["jscc_lr"]), work, sweep.derive_seed(seed, name)))
+            float(cfg["jscc_lr"]), work, utils.derive_seed(seed, name)))
     record.set("training", summaries)
     clean = _batched(lambda x: tf.argmax(segnet(x, training=False), -1), [x_te])
     record.set("segnet_clean_test_miou", float(metrics.miou(clean, m_te, num_classes)))
@@ -637,7 +637,7 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
         for snr in snrs:
             point = {"scheme": scheme, "channel": channel, "csi": csi, "snr_db": float(snr),
                      "cbr": float(cbr), "q": q, "num_latent": c}
-            key = tuple(sweep.format_value(point[k])
+            key = tuple(utils.format_value(point[k])
                         for k in ("scheme", "channel", "csi", "cbr", "snr_db"))
             points.setdefault(key, point)
 
@@ -680,22 +680,22 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
 
     def reconstruct(point, state, images):
         scheme, snr = point["scheme"], float(point["snr_db"])
-        crn = sweep.derive_seed(seed, "channel", point["channel"], point["csi"],
-                                sweep.format_value(snr))
+        crn = utils.derive_seed(seed, "channel", point["channel"], point["csi"],
+                                utils.format_value(snr))
         extra = {}
         if scheme in CHAIN_SCHEMES:
             link, encoded = state["link"], state["encoded"]
-            sweep.reseed(link, crn)
+            utils.reseed(link, crn)
             bits_hat, crc_ok = link.transmit(encoded["bits"], snr)
             x_hat, info = link.decode(encoded, bits_hat, crc_ok)
             extra = {"decoded": float(np.mean(info["decoded"])),
                      "payload_bytes": float(np.mean(info["payload_bytes"]))}
         elif scheme == "proxynet":
-            sweep.reseed(proxy, crn)
+            utils.reseed(proxy, crn)
             x_hat = _batched(lambda x: proxy(x, snr, float(point["q"])), [state["x"]])
         else:
             net = jscc[scheme]
-            sweep.reseed(net, crn)
+            utils.reseed(net, crn)
             x_hat = _batched(lambda x: net(x, snr, num_latent=int(point["num_latent"])),
                              [images])
         return np.asarray(x_hat, np.float32), extra
@@ -703,7 +703,7 @@ def run_experiment(config: Mapping[str, Any], args) -> list[dict]:
     def evaluate(point, state):
         x_hat, extra = reconstruct(point, state, x_te)
         if not np.all(np.isfinite(x_hat)):
-            raise sweep.NumericalError(f"non-finite reconstruction of {point['scheme']}")
+            raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")
         pred = _batched(lambda x: tf.argmax(segnet(x, training=False), -1), [x_hat])
         return {**metrics.image_metrics(x_te, x_hat), **extra,
                 "miou": float(metrics.miou(pred, m_te, num_classes)), "n_images": len(x_te)}
@@ -767,7 +767,7 @@ def _report(rows, out: Path, cfg, q_main, q_gen, c_main, record) -> None:
     table = bd_table(rows, "digital", ("scsc", *JSCC_SCHEMES), snr_cbr)
     write_csv(out / "bd_rates.csv", list(table[0]) if table else
                     ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_psnr_db", "note"],
-                    [{k: sweep.format_value(v) for k, v in t.items()} for t in table])
+                    [{k: utils.format_value(v) for k, v in t.items()} for t in table])
     record.set("bd_rates", table)
     record.set("ablation_mean_miou", dict(zip(ABLATION_SCHEMES, means)))
 

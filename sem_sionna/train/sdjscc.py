@@ -2,7 +2,7 @@
 
 Algorithm 1 of the paper, with its two-stage schedule (Sec. IV-B):
 
-1. pre-train the task network (:func:`sem_sionna.nets.train_classifier`) and freeze it;
+1. pre-train the task network (:func:`sem_sionna.train.train_classifier`) and freeze it;
 2. compute the semantic weights with the GSW module
    (:func:`sem_sionna.nets.gradient_importance`, :func:`sem_sionna.nets.semantic_weights`);
 3. stage 1: train the binary JSCC codec with the pixel loss ``||x - x'||^2`` (deep JSCC);
@@ -27,12 +27,13 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.data import as_dataset
-from sem_sionna.nets.classifier import SceneClassifier, train_classifier
+from sem_sionna.nets.classifier import SceneClassifier
+from sem_sionna.train.classifier import train_classifier
 from sem_sionna.nets.sdjscc import (BinaryQuantizer, SDJSCCDecoder, SDJSCCEncoder,
                                     semantic_loss)
 from sem_sionna.phy import BSC
-from sem_sionna.phy.utils import check_positive_int
-from sem_sionna.sweep.seeding import derive_seed, set_global_seed
+from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.seeding import derive_seed, set_global_seed
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.store import WeightStore
 

@@ -40,7 +40,7 @@ import tensorflow as tf
 
 from sem_sionna.nets.importance import ImportanceChannelDemapper, ImportanceChannelMapper
 from sem_sionna.phy.channel import AWGN
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.train.loop import Trainer, strategy_scope
 from sem_sionna.train.vimco import vimco_loss
 

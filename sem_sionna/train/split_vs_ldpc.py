@@ -22,7 +22,7 @@ from sem_sionna import nets
 from sem_sionna.links.analog import SISOChannel
 from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC
 from sem_sionna.nets.swin import SwinSourceDemapper, SwinSourceMapper
-from sem_sionna.phy.utils import snrdb2no
+from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.split import train_channel_stage, train_source_stage
 from sem_sionna.train.store import WeightStore

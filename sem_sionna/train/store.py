@@ -18,8 +18,8 @@ from typing import Callable
 import keras
 import numpy as np
 
-from sem_sionna.sweep.io import atomic_write_json, to_jsonable
-from sem_sionna.sweep.log import logger
+from sem_sionna.utils.io import atomic_write_json, to_jsonable
+from sem_sionna.utils.log import logger
 
 __all__ = ["config_hash", "WeightStore"]
 

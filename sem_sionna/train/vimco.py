@@ -28,7 +28,7 @@ from typing import Callable
 import keras
 import tensorflow as tf
 
-from sem_sionna.phy.utils import check_positive_int
+from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["vimco_loss", "vimco_learning_signals", "bernoulli_log_prob"]
 

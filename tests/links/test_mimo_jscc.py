@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from sem_sionna.links.mimo_jscc import AttentionFeature, MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.phy import MIMOChannel
-from sem_sionna.sweep import reseed
+from sem_sionna.utils.seeding import reseed
 
 
 @pytest.fixture

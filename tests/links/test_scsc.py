@@ -10,7 +10,7 @@ from sem_sionna.links.scsc import (SCSC, FixedQualityLink, PCENTransport, channe
                                    encode_at_quality, pcen_precode)
 from sem_sionna.nets import PCEN, PPEN, ProxyNetwork, SegNet
 from sem_sionna.phy import MIMOChannel, SVDPrecoder
-from sem_sionna.sweep import reseed
+from sem_sionna.utils.seeding import reseed
 
 SIZE = 32
 

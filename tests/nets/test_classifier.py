@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from sem_sionna.data import scenes
-from sem_sionna.nets.classifier import SceneClassifier, predict_labels, train_classifier
+from sem_sionna.nets.classifier import SceneClassifier, predict_labels
+from sem_sionna.train.classifier import train_classifier
 from layer_checks import assert_modes_agree, roundtrip
 
 

@@ -5,9 +5,10 @@ import pytest
 import tensorflow as tf
 
 from layer_checks import assert_modes_agree, roundtrip
-from sem_sionna.nets.blocks import (GDN, AttentionBlock, PowerNormalization, ResidualBlock,
+from sem_sionna.nets.blocks import (GDN, AttentionBlock, ResidualBlock,
                                     ResidualBlockUpsample, ResidualBlockWithStride, SEBlock,
-                                    SubpixelConv, complex_to_real, real_to_complex)
+                                    SubpixelConv)
+from sem_sionna.nets.transforms import PowerNormalization, complex_to_real, real_to_complex
 from sem_sionna.nets.split import ChannelDemapper, ChannelMapper, SourceDemapper, SourceMapper
 
 M, K = 640, 128          # K = 128 complex uses for 32x32x3: CBR 1/24

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from scenario_scripts import load_scenario
 
-from sem_sionna import phy, sweep
+from sem_sionna import phy, sweep, utils
 
 COLUMNS = ["scheme", "channel", "cbr", "snr_db", "psnr", "n_images"]
 
@@ -41,6 +41,6 @@ def test_split_vs_ldpc_other_seed_differs(tmp_path):
         out = tmp_path / f"seed{seed}"
         scenario.main(["--profile", "smoke", "--out", str(out), "--seed", str(seed)])
         rows[seed] = {(r["scheme"], r["channel"], r["snr_db"]): r["psnr"]
-                      for r in sweep.read_csv(out / "metrics.csv")}
+                      for r in utils.read_csv(out / "metrics.csv")}
     learned = [k for k in rows[0] if k[0] == "deepjscc"]
     assert any(rows[0][k] != rows[1][k] for k in learned)

@@ -10,7 +10,8 @@ from sem_sionna.links.importance_mimo import ImportanceMIMOLink, transmit
 from sem_sionna.nets.ciba import NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, subchannel_matching
-from sem_sionna.sweep import read_csv, reseed
+from sem_sionna.utils.io import read_csv
+from sem_sionna.utils.seeding import reseed
 
 
 def _parts(d=8):

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from scenario_scripts import load_scenario
 
-from sem_sionna.sweep import read_csv
+from sem_sionna.utils.io import read_csv
 
 
 @pytest.fixture(scope="module")

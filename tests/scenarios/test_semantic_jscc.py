@@ -11,7 +11,7 @@ from sem_sionna.links.sdjscc import (SDJSCC_COLUMNS, SDJSCCLink, coded_ber,
                                      num_channel_uses_for)
 from sem_sionna.links.transport_chain import TransportChain
 from sem_sionna.nets.sdjscc import SDJSCCDecoder, SDJSCCEncoder
-from sem_sionna.sweep import read_csv
+from sem_sionna.utils.io import read_csv
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scenarios"))
 import semantic_jscc  # noqa: E402

@@ -4,7 +4,7 @@ import json
 import pytest
 from scenario_scripts import load_scenario
 
-from sem_sionna.sweep import read_csv
+from sem_sionna.utils.io import read_csv
 
 CONTRACT = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "n_images"]
 FIGURES = ["psnr_vs_snr.png", "ms_ssim_vs_snr.png", "decode_failure_vs_snr.png",

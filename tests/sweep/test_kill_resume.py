@@ -8,12 +8,12 @@ import time
 
 import numpy as np
 
-from sem_sionna import sweep
+from sem_sionna import sweep, utils
 
 SCRIPT = textwrap.dedent("""
     import sys, time
     import numpy as np
-    from sem_sionna import sweep
+    from sem_sionna import sweep, utils
 
     def prepare(group):
         return np.random.random()
@@ -42,7 +42,7 @@ def test_sigkill_and_resume_is_byte_identical(tmp_path):
     ref_dir, out = tmp_path / "ref", tmp_path / "killed"
     assert start(script, ref_dir).wait(timeout=60) == 0
     ref_bytes = (ref_dir / "metrics.csv").read_bytes()
-    ref_rows = sweep.read_csv(ref_dir / "metrics.csv")
+    ref_rows = utils.read_csv(ref_dir / "metrics.csv")
     assert len(ref_rows) == 90
 
     rng = np.random.default_rng(0)
@@ -56,7 +56,7 @@ def test_sigkill_and_resume_is_byte_identical(tmp_path):
         proc.wait(timeout=30)
         kills += 1
         if (out / "metrics.csv").exists():
-            rows = sweep.read_csv(out / "metrics.csv")  # always parses
+            rows = utils.read_csv(out / "metrics.csv")  # always parses
             assert all(r in ref_rows for r in rows)
     assert kills >= 5
     assert start(script, out).wait(timeout=60) == 0

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from sem_sionna import sweep
+from sem_sionna import sweep, utils
 
 
 def load(path):
@@ -94,4 +94,4 @@ def test_shard_record_file_and_merge(tmp_path):
     sweep.merge(tmp_path)
     data = load(tmp_path / "run.json")
     assert set(data["shards"]) == {"0/2", "1/2"} and "sweep" in data["stages"]
-    assert [r["psnr"] for r in sweep.read_csv(tmp_path / "metrics.csv")] == [1, 2, 3]
+    assert [r["psnr"] for r in utils.read_csv(tmp_path / "metrics.csv")] == [1, 2, 3]

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from sem_sionna import sweep
+from sem_sionna import sweep, utils
 
 COLUMNS = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "miou", "n_images",
            "fail_rate"]
@@ -71,7 +71,7 @@ def test_csv_columns_rows_and_prepare_once_per_group(tmp_path):
     assert lines[0] == ",".join(COLUMNS)
     assert lines[1].startswith("jpeg+ldpc,awgn,0,0.0416667,")
     assert lines[1].endswith(",0.9,,4,0.25")  # miou never given -> empty cell
-    assert sweep.read_csv(tmp_path / "metrics.csv") == rows
+    assert utils.read_csv(tmp_path / "metrics.csv") == rows
     assert rows[-1]["fail_rate"] is None and rows[0]["n_images"] == 4
     assert not list(tmp_path.glob("*.tmp"))
 
@@ -96,7 +96,7 @@ def test_resume_after_interrupt_is_byte_identical(tmp_path):
     first = Fake(stop_after=5)
     with pytest.raises(KeyboardInterrupt):
         run(tmp_path / "cut", fake=first)
-    partial = sweep.read_csv(tmp_path / "cut" / "metrics.csv")
+    partial = utils.read_csv(tmp_path / "cut" / "metrics.csv")
     assert len(partial) == 5
 
     second = Fake()
@@ -120,7 +120,7 @@ def test_without_resume_starts_fresh(tmp_path):
     fake = Fake()
     run(tmp_path, points=make_points()[:2], fake=fake)
     assert len(fake.evaluate_calls) == 2
-    assert len(sweep.read_csv(tmp_path / "metrics.csv")) == 2
+    assert len(utils.read_csv(tmp_path / "metrics.csv")) == 2
 
 
 def test_resume_with_other_columns_is_rejected(tmp_path):
@@ -151,7 +151,7 @@ def test_merge_rejects_incomplete_shard(tmp_path):
     with pytest.raises(ValueError, match="shard 1/2 is incomplete"):
         sweep.merge(tmp_path)
     run(tmp_path, shard=(1, 2), resume=True)
-    assert len(sweep.read_csv(sweep.merge(tmp_path))) == 12
+    assert len(utils.read_csv(sweep.merge(tmp_path))) == 12
 
 
 def test_nan_metric_skips_point_and_records_failure(tmp_path, caplog):
@@ -162,7 +162,7 @@ def test_nan_metric_skips_point_and_records_failure(tmp_path, caplog):
         if point["scheme"] == "deepjscc" and point["snr_db"] == 5.0:
             return {"psnr": float("nan")}
         if point["scheme"] == "jpeg+ldpc" and point["snr_db"] == 0.0:
-            raise sweep.NumericalError("NaN received symbols")
+            raise utils.NumericalError("NaN received symbols")
         return {"psnr": 30.0}
 
     runner = sweep.SweepRunner(tmp_path, COLUMNS, record=record)
@@ -198,7 +198,7 @@ def test_other_exceptions_propagate_with_csv_intact(tmp_path):
 
     with pytest.raises(RuntimeError, match="decoder crashed"):
         sweep.SweepRunner(tmp_path, COLUMNS).run(make_points(), evaluate)
-    assert len(sweep.read_csv(tmp_path / "metrics.csv")) == 3
+    assert len(utils.read_csv(tmp_path / "metrics.csv")) == 3
 
 
 def test_argument_errors(tmp_path):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from sem_sionna import sweep
+from sem_sionna import sweep, utils
 from sem_sionna.data import embedded_patches
 from sem_sionna.links import DigitalLink
 
@@ -45,7 +45,7 @@ def test_non_finite_reconstruction_is_a_numerical_error():
     images = np.zeros((2, 8, 8, 3), np.float32)
     evaluator = sweep.ImageSweep({("bad", 1.0): _Noisy(nan=True)}, images)
     point = {"scheme": "bad", "cbr": 1.0, "channel": "awgn", "snr_db": 3.0}
-    with pytest.raises(sweep.NumericalError, match="bad.*3.0"):
+    with pytest.raises(utils.NumericalError, match="bad.*3.0"):
         evaluator.evaluate(point, evaluator.prepare(point))
 
 

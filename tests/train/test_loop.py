@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sem_sionna.sweep import NumericalError
+from sem_sionna.utils.errors import NumericalError
 from sem_sionna.train import Trainer, WeightStore, config_hash
 
 

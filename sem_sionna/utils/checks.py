@@ -1,26 +1,19 @@
-"""Argument conversion and validation shared by the ``sem_sionna.phy`` layers.
+"""Argument checks shared by every floor of ``sem_sionna``.
 
-Keras 3 only accepts tensors as positional arguments of ``Layer.__call__``, while
-Sionna blocks accept Python floats for ``no``/``pb``. :class:`ScalarArgsLayer`
-converts such scalars before Keras sees them. The ``check_*`` helpers raise
-``ValueError``/``TypeError`` naming the argument, what was expected and what was
-received. Checks on tensor *values* (e.g. ``no >= 0``) run whenever the value is
-known at trace time (Python/NumPy scalars, eager tensors, constants); a value
-only known inside a compiled graph cannot raise a Python exception and is not
-checked.
+The ``check_*`` helpers raise ``ValueError``/``TypeError`` naming the argument, what
+was expected and what was received. Checks on tensor *values* (e.g. ``no >= 0``) run
+whenever the value is known at trace time (Python/NumPy scalars, eager tensors,
+constants); a value only known inside a compiled graph cannot raise a Python exception
+and is not checked.
 """
 from __future__ import annotations
 
 import numbers
 
-import keras
 import numpy as np
 import tensorflow as tf
-from sionna.phy.utils import ebnodb2no as _sionna_ebnodb2no
 
 __all__ = [
-    "ScalarArgsLayer",
-    "to_float_tensor",
     "check_positive_int",
     "check_range",
     "check_num_bits_per_symbol",
@@ -30,47 +23,7 @@ __all__ = [
     "check_last_dim",
     "check_noise_variance",
     "check_probability",
-    "snrdb2no",
-    "ebnodb2no",
 ]
-
-_TENSOR_TYPES = (tf.Tensor, tf.Variable, keras.KerasTensor)
-
-
-def to_float_tensor(value, name: str = "value", dtype=tf.float32):
-    """Return ``value`` as a tensor; Python/NumPy scalars and arrays become ``dtype``."""
-    if isinstance(value, _TENSOR_TYPES) or keras.ops.is_tensor(value):
-        return value
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"`{name}` must be a number or tensor, got bool {value!r}")
-    if isinstance(value, (numbers.Number, np.ndarray, np.generic, list, tuple)):
-        try:
-            return tf.constant(np.asarray(value, dtype=dtype.as_numpy_dtype))
-        except (TypeError, ValueError) as err:
-            raise TypeError(f"`{name}` must be numeric, got {value!r}") from err
-    raise TypeError(f"`{name}` must be a number or a tensor, got {type(value).__name__}")
-
-
-class ScalarArgsLayer(keras.layers.Layer):
-    """Keras layer whose positional arguments after the first may be scalars.
-
-    Sionna blocks are called as ``awgn(x, no)`` with ``no`` a Python float. Keras 3
-    rejects non-tensor positional arguments, so they are converted to
-    ``tf.float32`` tensors here, before ``Layer.__call__``. Subclasses list the
-    names of those arguments in ``_scalar_args`` (used in error messages).
-    """
-
-    _scalar_args: tuple[str, ...] = ()
-
-    def __call__(self, *args, **kwargs):
-        args = list(args)
-        for i in range(1, len(args)):
-            name = self._scalar_args[i - 1] if i - 1 < len(self._scalar_args) else f"arg{i}"
-            args[i] = to_float_tensor(args[i], name)
-        for name in self._scalar_args:
-            if name in kwargs:
-                kwargs[name] = to_float_tensor(kwargs[name], name)
-        return super().__call__(*args, **kwargs)
 
 
 def check_positive_int(value, name: str, minimum: int = 1) -> int:
@@ -166,23 +119,3 @@ def check_probability(p, name: str, high: float = 1.0) -> None:
         raise ValueError(f"`{name}` must lie in [0, {high}], got {value!r}")
 
 
-def snrdb2no(snr_db):
-    """Complex noise variance for unit transmit power: ``no = 10**(-snr_db/10)``.
-
-    Input
-    -----
-    snr_db : float or tensor -- SNR in dB (total transmit power 1 per channel use).
-
-    Output
-    ------
-    no : same type, float32 -- linear noise variance per complex receive sample.
-    """
-    if isinstance(snr_db, _TENSOR_TYPES) or keras.ops.is_tensor(snr_db):
-        return tf.pow(10.0, -tf.cast(snr_db, tf.float32) / 10.0)
-    return float(10.0 ** (-np.asarray(snr_db, dtype=np.float64) / 10.0)) \
-        if np.ndim(snr_db) == 0 else 10.0 ** (-np.asarray(snr_db, dtype=np.float64) / 10.0)
-
-
-def ebnodb2no(ebno_db, num_bits_per_symbol: int, coderate: float):
-    """Sionna's :func:`sionna.phy.utils.ebnodb2no` (no resource grid): ``no`` for an Eb/N0 in dB."""
-    return _sionna_ebnodb2no(ebno_db, num_bits_per_symbol, coderate)

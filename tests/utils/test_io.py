@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from sem_sionna.sweep import io
+from sem_sionna.utils import io
 
 
 @pytest.mark.parametrize("value, text", [
