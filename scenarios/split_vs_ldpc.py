@@ -151,7 +151,7 @@ def main(argv=None):
     record.set("interface_ber", {"snr_db": cfg["snr_db"], "ber": ber.tolist()})
     record.set("learned_eps", [float(e) for e in eps])
     record.set("scheme_labels", labels)
-    record.finish("ok")
+    record.finish("done")
     return rows
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as _dt
 import importlib.metadata
 import json
@@ -34,6 +35,7 @@ _PACKAGES = {
 
 _RESERVED = {"name", "argv", "args", "profile", "seed", "config", "versions", "git_commit",
              "git_dirty", "host", "start_time", "end_time", "status", "wall_s", "stages",
+             "peak_rss_mib", "error",
              "failures", "notes", "previous_runs"}
 
 
@@ -60,9 +62,24 @@ def _git(args: list[str], cwd: Path) -> str | None:
     return out.stdout.strip()
 
 
+#: Paths whose changes make a run's code "dirty" (results/, README and docs do not).
+CODE_PATHS = ("sem_sionna", "scenarios", "pyproject.toml")
+
+
+def _peak_rss_mib() -> float | None:
+    """Peak resident memory of this process so far, MiB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
 def git_commit() -> tuple[str | None, bool | None]:
     """``(commit, dirty)`` of the git checkout that holds the ``sem_sionna`` package,
-    ``(None, None)`` when the package is not inside one (e.g. installed from a wheel)."""
+    ``(None, None)`` when the package is not inside one (e.g. installed from a wheel).
+    ``dirty`` looks at :data:`CODE_PATHS` only (tracked changes and untracked files)."""
     import sem_sionna
 
     pkg = Path(sem_sionna.__file__).resolve().parent
@@ -72,7 +89,9 @@ def git_commit() -> tuple[str | None, bool | None]:
     commit = _git(["rev-parse", "HEAD"], pkg)
     if not commit:
         return None, None
-    status = _git(["status", "--porcelain", "--untracked-files=no"], pkg)
+    # only code counts: a run that rewrote results/ (or README) is still clean
+    status = _git(["status", "--porcelain", "--untracked-files=normal", "--",
+                   *CODE_PATHS], Path(top))
     return commit, (bool(status) if status is not None else None)
 
 
@@ -123,24 +142,29 @@ class RunRecord:
     out_dir : str or os.PathLike -- output directory (created).
     name : str -- scenario name.
     args : argparse.Namespace or None -- from :func:`~sem_sionna.sweep.parse_args`.
-    config : mapping -- the full configuration; NumPy values are converted, NaN/inf
+    config : mapping or dataclass instance -- the full configuration; NumPy values are converted, NaN/inf
         become ``null``, unknown objects their ``repr``.
 
     Example
     -------
-    >>> record = RunRecord(args.out, "split_vs_ldpc", args, cfg)
-    >>> with record.stage("train"):
-    ...     model.fit(...)
-    >>> record.set("train_loss", history.history["loss"])
-    >>> record.finish()
+    >>> with RunRecord(args.out, "split_vs_ldpc", args, cfg) as record:
+    ...     with record.stage("train"):
+    ...         model.fit(...)
+    ...     record.set("train_loss", history.history["loss"])
+
+    Leaving the ``with`` block sets ``status`` to ``done``, or to ``failed`` with the
+    exception in ``error`` (``{"type", "message"}``).
     """
 
     def __init__(self, out_dir: str | os.PathLike, name: str, args: Any = None,
                  config: Mapping[str, Any] | None = None):
         if not isinstance(name, str) or not name:
             raise ValueError(f"`name` must be a non-empty string, got {name!r}")
+        if dataclasses.is_dataclass(config) and not isinstance(config, type):
+            config = dataclasses.asdict(config)
         if config is not None and not isinstance(config, Mapping):
-            raise TypeError(f"`config` must be a mapping, got {type(config).__name__}")
+            raise TypeError(f"`config` must be a mapping or a dataclass instance, got "
+                            f"{type(config).__name__}")
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.name = name
@@ -165,6 +189,8 @@ class RunRecord:
             "status": "running",
             "wall_s": 0.0,
             "stages": {},
+            "peak_rss_mib": {},
+            "error": None,
             "failures": [],
             "notes": [],
             "previous_runs": self._previous_runs(bool(getattr(args, "resume", False))),
@@ -222,11 +248,15 @@ class RunRecord:
             raise
         elapsed = time.perf_counter() - t0
         self._add_stage(name, elapsed)
-        logger.info("[stage] %s ... done in %.1f s", name, elapsed)
+        logger.info("[stage] %s ... done in %.1f s (peak RSS %s MiB)", name, elapsed,
+                    self.data["peak_rss_mib"].get(name))
         self.write()
 
     def _add_stage(self, name: str, seconds: float) -> None:
         self.stages[name] = round(self.stages.get(name, 0.0) + seconds, 3)
+        # the process peak at the end of the stage: stages run in order, so the first
+        # stage whose value rises is the one that needed the memory
+        self.data["peak_rss_mib"][name] = _peak_rss_mib()
 
     def add_failure(self, scheme: Any, point: Any, reason: str) -> None:
         """Append a failed point (not written until :meth:`write`)."""
@@ -252,8 +282,10 @@ class RunRecord:
         return atomic_write_json(self.path, self.data)
 
     def finish(self, status: str = "done") -> Path:
-        """Set ``status`` and ``end_time`` and write."""
-        self.data["status"] = str(status)
+        """Set ``status`` (``"done"`` or ``"failed"``) and ``end_time`` and write."""
+        if status not in ("done", "failed"):
+            raise ValueError(f"`status` must be 'done' or 'failed', got {status!r}")
+        self.data["status"] = status
         self.data["end_time"] = _now()
         return self.write()
 
@@ -265,6 +297,7 @@ class RunRecord:
             self.finish("done")
         else:
             self.note(f"run stopped by {exc_type.__name__}: {exc}")
+            self.data["error"] = {"type": exc_type.__name__, "message": str(exc)}
             self.finish("failed")
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,8 +5,10 @@
 - :mod:`~sem_sionna.utils.errors` -- :class:`NumericalError`;
 - :mod:`~sem_sionna.utils.seeding` -- the one way to derive a seed from ``--seed`` and a key;
 - :mod:`~sem_sionna.utils.checks` -- argument checks that name the bad argument;
-- :mod:`~sem_sionna.utils.scalars` -- the scalar-argument mechanism of the layers.
+- :mod:`~sem_sionna.utils.scalars` -- the scalar-argument mechanism of the layers;
+- :mod:`~sem_sionna.utils.batches` -- the batched-inference helper.
 """
+from sem_sionna.utils.batches import map_batches
 from sem_sionna.utils.checks import (check_complex, check_last_dim, check_noise_variance,
                                      check_num_bits_per_symbol, check_positive_int,
                                      check_probability, check_range, check_rank, check_real)
@@ -38,6 +40,7 @@ __all__ = [
     "format_value",
     "is_tensor",
     "logger",
+    "map_batches",
     "parse_value",
     "read_csv",
     "read_csv_raw",
