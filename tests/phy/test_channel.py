@@ -42,11 +42,15 @@ def test_awgn_first_call_inside_functional_model_and_xla():
     assert out.shape == (2, 8)
 
 
-def test_awgn_gradient_wrt_input():
-    x = tf.Variable(tf.ones([4], tf.complex64))
+def test_awgn_gradient_wrt_input_is_the_identity_jacobian():
+    # y = x + n: d/dx sum |y|^2 = 2 y (TensorFlow's complex gradient is conj(df/dz*) = 2y)
+    x = tf.Variable(tf.complex(tf.range(4, dtype=tf.float32), -tf.ones([4])))
+    awgn = AWGN(seed=1)
     with tf.GradientTape() as tape:
-        loss = tf.reduce_sum(tf.abs(AWGN(seed=1)(x, 0.1)) ** 2)
-    assert tape.gradient(loss, x) is not None
+        y = awgn(x, 0.1)
+        loss = tf.reduce_sum(tf.abs(y) ** 2)
+    grad = tape.gradient(loss, x)
+    np.testing.assert_allclose(grad.numpy(), 2 * y.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_awgn_save_load_identical(tmp_path):
