@@ -71,7 +71,8 @@ def metric_vs(rows: Rows, metric: str, x: str, path: str | os.PathLike,
               title: str | None = None, where: Where = None, logy: bool = False,
               ylim: tuple[float, float] | None = None) -> Path:
     """Plot ``metric`` against column ``x``: one subplot per combination of the
-    ``panels`` columns, one line (with markers) per value of ``series``.
+    ``panels`` columns, one line (with markers) per value of ``series``, with its 95 %
+    confidence band (``metric +- <metric>_ci95``) wherever the rows carry that column.
 
     Parameters
     ----------
@@ -108,6 +109,7 @@ def metric_vs(rows: Rows, metric: str, x: str, path: str | os.PathLike,
     names = _ordered([r.get(series) for r in data])
     styles = {name: series_style(i) for i, name in enumerate(names)}
     curves: dict[tuple, dict[Any, dict[float, float]]] = {}
+    bands: dict[tuple, dict[Any, dict[float, float]]] = {}
     for r in data:
         xv, yv = r.get(x), r.get(metric)
         if not _finite(xv) or not _finite(yv) or (logy and yv <= 0):
@@ -120,6 +122,9 @@ def metric_vs(rows: Rows, metric: str, x: str, path: str | os.PathLike,
                              + "; add the column that tells them apart to `panels` or "
                                "filter with `where`")
         points[xv] = yv
+        half = r.get(f"{metric}_ci95")
+        if _finite(half):
+            bands.setdefault(combo, {}).setdefault(r.get(series), {})[xv] = half
     if not curves:
         warnings.warn(f"no finite values of {metric!r} to plot; {path} shows no data",
                       RuntimeWarning, stacklevel=2)
@@ -134,6 +139,7 @@ def metric_vs(rows: Rows, metric: str, x: str, path: str | os.PathLike,
             xs = sorted(points)
             (line,) = ax.plot(xs, [points[v] for v in xs], label=_fmt(name),
                               **styles[name])
+            _band(ax, xs, points, bands.get(combo, {}).get(name, {}), line, logy)
             handles.setdefault(name, line)
         panel_title = ", ".join(f"{c}={_fmt(v)}" for c, v in zip(panel_cols, combo))
         style_axes(ax, xlabel or axis_label(x), ylabel or axis_label(metric),
@@ -147,6 +153,18 @@ def metric_vs(rows: Rows, metric: str, x: str, path: str | os.PathLike,
     legend(fig, [handles[n] for n in order], [_fmt(n) for n in order], series)
     fig.suptitle(title or f"{short_label(metric)} vs {short_label(x)}")
     return save_figure(fig, path)
+
+
+def _band(ax, xs, points, halves, line, logy: bool) -> None:
+    """Shade ``y +- half`` (the 95 % CI) around a line where the half-width is known."""
+    xs = [v for v in xs if v in halves]
+    if not xs:
+        return
+    low = np.array([points[v] - halves[v] for v in xs])
+    high = np.array([points[v] + halves[v] for v in xs])
+    if logy:
+        low = np.maximum(low, np.array([points[v] for v in xs]) * 1e-3)
+    ax.fill_between(xs, low, high, color=line.get_color(), alpha=0.18, linewidth=0)
 
 
 def metric_vs_snr(rows: Rows, metric: str, path: str | os.PathLike,
@@ -189,8 +207,10 @@ def failure_rate_vs_snr(rows: Rows, path: str | os.PathLike, column: str = "fail
 
 def line_plot(x: Sequence[float], ys: Mapping[str, Sequence[float]],
               path: str | os.PathLike, xlabel: str, ylabel: str, title: str,
-              logy: bool = False) -> Path:
-    """Generic line plot: one line per entry of ``ys`` over the common ``x``.
+              logy: bool = False,
+              ci95: Mapping[str, Sequence[float]] | None = None) -> Path:
+    """Generic line plot: one line per entry of ``ys`` over the common ``x``, with a
+    shaded 95 % confidence band for the entries of ``ci95``.
 
     Parameters
     ----------
@@ -200,6 +220,7 @@ def line_plot(x: Sequence[float], ys: Mapping[str, Sequence[float]],
     path : str or os.PathLike -- output file (a directory gets ``line_plot.png``).
     xlabel, ylabel, title : str -- labels, with units.
     logy : bool -- logarithmic y axis.
+    ci95 : dict ``{label: sequence of n half-widths}`` or None -- confidence bands.
 
     Output
     ------
@@ -220,7 +241,15 @@ def line_plot(x: Sequence[float], ys: Mapping[str, Sequence[float]],
     path = resolve_path(path, "line_plot.png")
     fig, (ax,) = new_figure(1, panel_size=(5.5, 3.8))
     for i, (label, arr) in enumerate(arrays.items()):
-        ax.plot(xs, arr, label=str(label), **series_style(i))
+        (line,) = ax.plot(xs, arr, label=str(label), **series_style(i))
+        if ci95 is not None and label in ci95:
+            half = np.asarray(ci95[label], dtype=float)
+            if half.shape != xs.shape:
+                raise ValueError(f"`ci95[{label!r}]` has shape {half.shape}, `x` has "
+                                 f"{xs.shape}")
+            keep = np.isfinite(arr) & np.isfinite(half)
+            _band(ax, list(xs[keep]), dict(zip(xs[keep], arr[keep])),
+                  dict(zip(xs[keep], half[keep])), line, logy)
     style_axes(ax, xlabel, ylabel, logy=logy)
     fig.suptitle(title)
     ax.legend(fontsize="small")

@@ -87,3 +87,21 @@ def test_other_figures(tmp_path):
         ["original", "received"], ["0 dB", "5 dB", "10 dB"], tmp_path / "g.png",
         title="examples"))
     assert w > h
+
+
+def test_confidence_bands_are_drawn_from_the_ci95_column(tmp_path, rows):
+    plain = plot.metric_vs_snr(rows, "psnr", tmp_path / "plain.png")
+    banded = plot.metric_vs_snr([dict(r, psnr_ci95=2.0) for r in rows], "psnr",
+                                tmp_path / "banded.png")
+    a = np.asarray(Image.open(plain).convert("RGB"), float)
+    b = np.asarray(Image.open(banded).convert("RGB"), float)
+    assert a.shape == b.shape
+    changed = np.any(np.abs(a - b) > 8, axis=-1)
+    # the bands (+-2 dB around every line) shade a visible area of each panel
+    assert changed.mean() > 0.01
+    lines = plot.line_plot([0, 1, 2], {"a": [1, 2, 3]}, tmp_path / "l.png", "x", "y", "t",
+                           ci95={"a": [0.5, 0.5, 0.5]})
+    size(lines)
+    with pytest.raises(ValueError, match="ci95"):
+        plot.line_plot([0, 1, 2], {"a": [1, 2, 3]}, tmp_path / "l.png", "x", "y", "t",
+                       ci95={"a": [0.5]})
