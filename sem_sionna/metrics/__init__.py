@@ -1,4 +1,5 @@
-"""Metrics: image fidelity, task performance, bit/block error rates and BD-rate.
+"""Metrics: image fidelity, task performance, bit/block error rates, BD-rate,
+confidence intervals, per-image samples and claim rules.
 
 The TensorFlow metrics accept NumPy arrays or tensors and return tensors; the
 Bjontegaard metrics are NumPy and return Python floats.
@@ -6,7 +7,10 @@ Bjontegaard metrics are NumPy and return Python floats.
 from .bits import ber, bler, per_level_ber
 from .bjontegaard import bd_psnr, bd_rate
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
+from .per_image import DEFAULT_RATIO_METRICS, PerImage
 from .task import accuracy, miou
+from .uncertainty import (Difference, bootstrap_ci95, mean_ci95, miou_ci95, paired_contrast,
+                          paired_difference, ratio_ci95, ratio_of_sums, row_mean)
 
 __all__ = [
     "psnr",
@@ -22,4 +26,15 @@ __all__ = [
     "per_level_ber",
     "bd_rate",
     "bd_psnr",
+    "mean_ci95",
+    "bootstrap_ci95",
+    "ratio_ci95",
+    "miou_ci95",
+    "row_mean",
+    "ratio_of_sums",
+    "Difference",
+    "paired_difference",
+    "paired_contrast",
+    "PerImage",
+    "DEFAULT_RATIO_METRICS",
 ]
