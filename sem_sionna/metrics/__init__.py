@@ -7,6 +7,10 @@ Bjontegaard metrics are NumPy and return Python floats.
 from .bits import ber, bler, per_level_ber
 from .bjontegaard import bd_psnr, bd_rate
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
+from .claims import (CLAIM_KEYS, VERDICTS, AllOf, Claim, DifferenceGrows, Greater,
+                     GreaterAtEveryPoint, InteriorMaximum, Less, LessAtEveryPoint, Outcome,
+                     RankCorrelation, Rule, SmallerDrop, Threshold, claims_markdown,
+                     evaluate_claims, replace_marked_block, write_claims)
 from .per_image import DEFAULT_RATIO_METRICS, PerImage
 from .task import accuracy, miou
 from .uncertainty import (Difference, bootstrap_ci95, mean_ci95, miou_ci95, paired_contrast,
@@ -37,4 +41,23 @@ __all__ = [
     "paired_contrast",
     "PerImage",
     "DEFAULT_RATIO_METRICS",
+    "Claim",
+    "Outcome",
+    "Rule",
+    "Greater",
+    "Less",
+    "GreaterAtEveryPoint",
+    "LessAtEveryPoint",
+    "DifferenceGrows",
+    "SmallerDrop",
+    "InteriorMaximum",
+    "RankCorrelation",
+    "Threshold",
+    "AllOf",
+    "VERDICTS",
+    "CLAIM_KEYS",
+    "evaluate_claims",
+    "write_claims",
+    "claims_markdown",
+    "replace_marked_block",
 ]
