@@ -1,4 +1,5 @@
-"""Metrics: image fidelity, task performance, bit/block error rates and BD-rate.
+"""Metrics: image fidelity, task performance, bit/block error rates, BD-rate,
+confidence intervals, per-image samples and claim rules.
 
 The TensorFlow metrics accept NumPy arrays or tensors and return tensors; the
 Bjontegaard metrics are NumPy and return Python floats.
@@ -6,7 +7,14 @@ Bjontegaard metrics are NumPy and return Python floats.
 from .bits import ber, bler, per_level_ber
 from .bjontegaard import bd_psnr, bd_rate
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
+from .claims import (CLAIM_KEYS, VERDICTS, AllOf, Claim, DifferenceGrows, Greater,
+                     GreaterAtEveryPoint, InteriorMaximum, Less, LessAtEveryPoint, Outcome,
+                     RankCorrelation, Rule, SmallerDrop, Threshold, claims_markdown,
+                     evaluate_claims, replace_marked_block, write_claims)
+from .per_image import DEFAULT_RATIO_METRICS, PerImage
 from .task import accuracy, miou
+from .uncertainty import (Difference, bootstrap_ci95, mean_ci95, miou_ci95, paired_contrast,
+                          paired_difference, ratio_ci95, ratio_of_sums, row_mean)
 
 __all__ = [
     "psnr",
@@ -22,4 +30,34 @@ __all__ = [
     "per_level_ber",
     "bd_rate",
     "bd_psnr",
+    "mean_ci95",
+    "bootstrap_ci95",
+    "ratio_ci95",
+    "miou_ci95",
+    "row_mean",
+    "ratio_of_sums",
+    "Difference",
+    "paired_difference",
+    "paired_contrast",
+    "PerImage",
+    "DEFAULT_RATIO_METRICS",
+    "Claim",
+    "Outcome",
+    "Rule",
+    "Greater",
+    "Less",
+    "GreaterAtEveryPoint",
+    "LessAtEveryPoint",
+    "DifferenceGrows",
+    "SmallerDrop",
+    "InteriorMaximum",
+    "RankCorrelation",
+    "Threshold",
+    "AllOf",
+    "VERDICTS",
+    "CLAIM_KEYS",
+    "evaluate_claims",
+    "write_claims",
+    "claims_markdown",
+    "replace_marked_block",
 ]
