@@ -7,10 +7,11 @@ Bjontegaard metrics are NumPy and return Python floats.
 from .bits import ber, bler, per_level_ber
 from .bjontegaard import bd_psnr, bd_rate
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
-from .claims import (CLAIM_KEYS, VERDICTS, AllOf, Claim, DifferenceGrows, Greater,
-                     GreaterAtEveryPoint, InteriorMaximum, Less, LessAtEveryPoint, Outcome,
-                     RankCorrelation, Rule, SmallerDrop, Threshold, claims_markdown,
-                     evaluate_claims, replace_marked_block, write_claims)
+from .claims import (CLAIM_KEYS, Claim, claims_markdown, evaluate_claims, replace_marked_block,
+                     write_claims)
+from .row_rules import AllOf, RankCorrelation, Threshold
+from .rules import (VERDICTS, DifferenceGrows, Greater, GreaterAtEveryPoint, InteriorMaximum,
+                    Less, LessAtEveryPoint, Outcome, Rule, SmallerDrop)
 from .per_image import DEFAULT_RATIO_METRICS, PerImage
 from .task import accuracy, miou
 from .uncertainty import (Difference, bootstrap_ci95, mean_ci95, miou_ci95, paired_contrast,

@@ -32,7 +32,7 @@ from typing import Union
 
 import numpy as np
 
-from ._files import atomic_write
+from sem_sionna.utils.io import atomic_write
 from .uncertainty import Statistic, bootstrap_ci95, mean_ci95, ratio_of_sums
 
 __all__ = ["PerImage", "DEFAULT_RATIO_METRICS", "Scalar"]
