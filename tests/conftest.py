@@ -18,3 +18,16 @@ def _seed():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def caplog(caplog):
+    """pytest's caplog, also attached to the ``sem_sionna`` logger: that logger does not
+    propagate to the root once :func:`sem_sionna.utils.configure_logging` ran (it prints
+    through tqdm instead), so caplog's root handler alone would see nothing."""
+    import logging
+
+    logger = logging.getLogger("sem_sionna")
+    logger.addHandler(caplog.handler)
+    yield caplog
+    logger.removeHandler(caplog.handler)

@@ -13,7 +13,7 @@ Files, logging, errors and seeds come from :mod:`sem_sionna.utils`.
 from .cli import PROFILES, parse_args, parse_shard
 from .merge import merge, merge_main
 from .record import RunRecord
-from .runner import SweepRunner, grid, point_key
+from .runner import SweepRunner, grid, point_key, with_ci95
 from .schemes import DigitalScheme, ImageSweep, LearnedScheme, reconstruct_examples
 
 __all__ = [
@@ -30,4 +30,5 @@ __all__ = [
     "reconstruct_examples",
     "grid",
     "point_key",
+    "with_ci95",
 ]

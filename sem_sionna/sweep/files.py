@@ -1,7 +1,7 @@
 """Names of the files a sweep writes (one place, so that runner, record and merge agree)."""
 from __future__ import annotations
 
-__all__ = ["csv_name", "manifest_name", "record_name"]
+__all__ = ["csv_name", "manifest_name", "record_name", "per_image_name"]
 
 
 def csv_name(shard: tuple[int, int] | None = None) -> str:
@@ -19,3 +19,8 @@ def manifest_name(shard: tuple[int, int]) -> str:
 def record_name(shard: tuple[int, int] | None = None) -> str:
     """``run.json``, or ``run.shard-i-of-n.json`` for a shard of a sweep."""
     return "run.json" if shard is None else f"run.shard-{shard[0]}-of-{shard[1]}.json"
+
+
+def per_image_name(shard: tuple[int, int] | None = None) -> str:
+    """Per-image samples: ``per_image.npz`` or ``per_image.shard-i-of-n.npz``."""
+    return "per_image.npz" if shard is None else f"per_image.shard-{shard[0]}-of-{shard[1]}.npz"

@@ -14,7 +14,9 @@ from typing import Any, Sequence
 
 from sem_sionna.utils.io import atomic_write_json, read_csv_raw, write_csv
 
-from .files import csv_name, manifest_name, record_name
+from sem_sionna.metrics.per_image import PerImage
+
+from .files import csv_name, manifest_name, per_image_name, record_name
 
 __all__ = ["merge", "merge_main"]
 
@@ -31,7 +33,8 @@ def _read_json(path: Path) -> dict[str, Any]:
 def merge(out_dir: str | Path) -> Path:
     """Merge the shard CSVs of a sweep into ``metrics.csv`` in grid order.
 
-    Every ``metrics.shard-i-of-n.csv`` (``i = 0 .. n-1``) and its manifest
+    The shards' per-image samples (``per_image.shard-i-of-n.npz``) are combined into
+    ``per_image.npz``. Every ``metrics.shard-i-of-n.csv`` (``i = 0 .. n-1``) and its manifest
     ``metrics.shard-i-of-n.json`` must be present, the shards must have finished
     (``complete``) and hold every point they ran except those that failed; otherwise a
     ``ValueError`` says which shard is missing or incomplete. Rows are written in grid
@@ -93,9 +96,30 @@ def merge(out_dir: str | Path) -> Path:
                              f"{i}/{n} --resume")
         rows_by_key.update(done)
     ordered = [rows_by_key[tuple(k)] for k in grid if tuple(k) in rows_by_key]
+    _merge_samples(out_dir, n)
     path = write_csv(out_dir / "metrics.csv", columns, ordered)
     _merge_records(out_dir, n)
     return path
+
+
+def _merge_samples(out_dir: Path, n: int) -> None:
+    """Combine the shards' ``per_image.shard-i-of-n.npz`` into ``per_image.npz``."""
+    paths = [out_dir / per_image_name((i, n)) for i in range(n)]
+    present = [p for p in paths if p.exists()]
+    if not present:
+        return
+    if len(present) != n:
+        missing = [p.name for p in paths if not p.exists()]
+        raise ValueError(f"{out_dir}: per-image files {missing} missing; run those shards "
+                         f"again with --resume")
+    merged = None
+    for path in present:
+        shard = PerImage.load(path)
+        if merged is None:
+            merged = PerImage(shard.ratio_metrics)
+        for point in shard:
+            merged.add(point, shard.get(point))
+    merged.save(out_dir / per_image_name())
 
 
 def _merge_records(out_dir: Path, n: int) -> None:

@@ -18,6 +18,13 @@ Files in ``out_dir``:
 - ``metrics.csv`` (or ``metrics.shard-<i>-of-<n>.csv`` with ``shard=(i, n)``): header
   ``columns``, then one row per finished point in grid order. It is rewritten atomically
   after every point, so it always parses, even after ``kill -9``.
+- ``per_image.npz`` (``per_image.shard-<i>-of-<n>.npz``): the per-image values of every
+  finished point (:class:`~sem_sionna.metrics.PerImage`), rewritten atomically with the CSV.
+  ``evaluate`` returns them as 1-D arrays (one value per image and channel draw, in the
+  same order for every scheme at a condition, so that rows pair); the CSV gets their mean
+  and, in a ``<metric>_ci95`` column, the 95 % half-width (t interval; ratio metrics such
+  as ``miou`` from ``iou_intersection``/``iou_union`` counts ``[n, C]``: bootstrap over
+  images). :func:`with_ci95` adds those columns.
 - with a shard, ``metrics.shard-<i>-of-<n>.json``: the full grid's keys, the points
   that failed and whether the shard finished; :func:`~sem_sionna.sweep.merge` uses it to
   check that every shard is complete and to restore grid order.
@@ -59,9 +66,11 @@ from sem_sionna.utils.io import (atomic_write_json, format_value, parse_value, r
 from sem_sionna.utils.log import logger
 from sem_sionna.utils.seeding import derive_seed, reseed as _reseed, set_global_seed
 
-from .files import csv_name, manifest_name
+from sem_sionna.metrics.per_image import PerImage
 
-__all__ = ["grid", "point_key", "SweepRunner"]
+from .files import csv_name, manifest_name, per_image_name
+
+__all__ = ["grid", "point_key", "with_ci95", "SweepRunner"]
 
 KEY = "key"
 
@@ -75,6 +84,24 @@ def point_key(point: Mapping[str, Any], columns: Iterable[str] | None = None) ->
     if columns is None:
         columns = [c for c in point if c != KEY]
     return "|".join(f"{c}={format_value(point[c])}" for c in columns)
+
+
+def with_ci95(columns: Sequence[str], metrics: Sequence[str]) -> list[str]:
+    """``columns`` with ``<m>_ci95`` inserted right after every ``m`` in ``metrics``."""
+    out = []
+    for col in columns:
+        out.append(col)
+        if col in metrics and f"{col}_ci95" not in columns:
+            out.append(f"{col}_ci95")
+    missing = [m for m in metrics if m not in columns]
+    if missing:
+        raise ValueError(f"`metrics` {missing} are not in `columns` {list(columns)}")
+    return out
+
+
+def _is_per_image(value: Any) -> bool:
+    return isinstance(value, (np.ndarray, list, tuple)) or (
+        hasattr(value, "shape") and len(getattr(value, "shape", ())) > 0)
 
 
 def grid(**axes: Any) -> list[dict[str, Any]]:
@@ -188,6 +215,8 @@ class SweepRunner:
         self.argv = list(argv or [])
         self.script = script
         self.path = self.out_dir / csv_name(shard)
+        self.per_image_path = self.out_dir / per_image_name(shard)
+        self.samples = PerImage()
         self.manifest_path = self.out_dir / manifest_name(shard) if shard else None
         self.failures: list[dict[str, Any]] = []
 
@@ -228,10 +257,33 @@ class SweepRunner:
         if reseed_objs:
             _reseed(reseed_objs, derived)
 
+    def _per_image(self, point: Mapping[str, Any], metrics: Mapping[str, Any]) -> dict:
+        """Store the array-valued metrics of ``point``; return the scalars, with the
+        arrays' means and ``_ci95`` half-widths for the columns that ask for them."""
+        arrays = {k: np.asarray(v, np.float64 if np.asarray(v).dtype != bool else bool)
+                  for k, v in metrics.items() if _is_per_image(v)}
+        scalars = {k: v for k, v in metrics.items() if k not in arrays}
+        if not arrays:
+            return scalars
+        for name, x in arrays.items():
+            if x.dtype != bool and not np.all(np.isfinite(x)):
+                raise NumericalError(f"non-finite per-image {name}")
+        parts = {m for pair in self.samples.ratio_metrics.values() for m in pair}
+        unknown = sorted(k for k in arrays if k not in self.columns and k not in parts)
+        if unknown:
+            raise ValueError(f"`evaluate` returned per-image metrics {unknown} that are not "
+                             f"CSV columns {self.columns}; add them to `columns`")
+        where = {k: v for k, v in point.items() if k != KEY}
+        self.samples.add(where, arrays, replace=True)
+        summary = self.samples.summary(where, seed=derive_seed(self.seed, "ci", point[KEY]))
+        summary = {k: v for k, v in summary.items() if k in self.columns}
+        return {**summary, **scalars}
+
     def _format_row(self, point: Mapping[str, Any], metrics: Any) -> dict[str, str]:
         if not isinstance(metrics, Mapping):
             raise TypeError(f"`evaluate` must return a dict of metrics, got "
                             f"{type(metrics).__name__}")
+        metrics = self._per_image(point, metrics)
         unknown = sorted(k for k in metrics if k not in self.columns)
         if unknown:
             raise ValueError(f"`evaluate` returned metrics {unknown} that are not CSV "
@@ -282,7 +334,21 @@ class SweepRunner:
                     self.path)
         return finished
 
+    def _write_samples(self, finished: Mapping) -> None:
+        """Keep the samples of finished points only, and write them (if any)."""
+        keep = PerImage(self.samples.ratio_metrics)
+        for point in self.samples:
+            key = tuple(format_value(point[c]) for c in self.key_columns)
+            if key in finished:
+                keep.add(point, self.samples.get(point))
+        self.samples = keep
+        if len(keep) or self.per_image_path.exists():
+            keep.save(self.per_image_path)
+
     def _write_csv(self, finished: Mapping, order: Sequence[tuple[str, ...]]) -> None:
+        # samples first: a kill in between leaves a point in the samples only, which a
+        # resumed run evaluates again (the CSV decides what is finished)
+        self._write_samples(finished)
         in_grid = [finished[k] for k in order if k in finished]
         order_set = set(order)
         foreign = [row for k, row in finished.items() if k not in order_set]
@@ -350,7 +416,10 @@ class SweepRunner:
         remove_stale_temp_files(self.path)
         if self.manifest_path is not None:
             remove_stale_temp_files(self.manifest_path)
+        remove_stale_temp_files(self.per_image_path)
         finished = self._load_existing()
+        self.samples = (PerImage.load(self.per_image_path)
+                        if self.resume and self.per_image_path.exists() else PerImage())
         if not self.resume and self.path.exists():
             logger.info("[%s] starting fresh: overwriting %s", self.desc, self.path)
         order_set = set(order)

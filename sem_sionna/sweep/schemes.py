@@ -8,8 +8,8 @@ per SNR. Learned links (:mod:`sem_sionna.links.split`, ...) and digital chains
     scheme.prepare(images, channel) -> state
     scheme.evaluate(state, images, snr_db, channel) -> (x_hat, info)
 
-:class:`ImageSweep` computes PSNR, MS-SSIM, the decode-failure rate and optional task
-metrics from the reconstructions, and detects non-finite reconstructions
+:class:`ImageSweep` computes per-image PSNR, MS-SSIM, decode failures and optional task
+metrics from the reconstructions (the runner reports their means with 95 % CIs), and detects non-finite reconstructions
 (:class:`~sem_sionna.utils.NumericalError`, which the runner records as a failure).
 """
 from __future__ import annotations
@@ -68,8 +68,10 @@ class ImageSweep:
     ----------
     schemes : dict ``{(scheme name, cbr): scheme}`` -- objects with ``prepare``/``evaluate``.
     images : [n, H, W, 3] float32 in [0, 1] -- the test images, the same for every scheme.
-    task_metrics : dict ``{column: fn(images, x_hat) -> float}`` -- e.g. accuracy of a
-        frozen classifier on the reconstructions.
+    task_metrics : dict ``{column: fn(images, x_hat)}`` -- e.g. accuracy of a frozen
+        classifier on the reconstructions; ``fn`` returns per-image values ``[n]`` (the
+        CSV gets their mean and 95 % CI), a dict of per-image arrays (e.g.
+        ``iou_intersection``/``iou_union`` ``[n, C]`` for ``miou``) or a float.
     on_result : callable ``(point, x_hat, info)`` or None -- e.g. to keep examples.
     """
 
@@ -99,7 +101,7 @@ class ImageSweep:
         return self._scheme(group).prepare(self.images, group["channel"])
 
     def evaluate(self, point, state) -> dict:
-        from sem_sionna.metrics import image_metrics  # TensorFlow only when evaluating
+        from sem_sionna.metrics import ms_ssim, psnr  # TensorFlow only when evaluating
 
         x_hat, info = self._scheme(point).evaluate(state, self.images, point["snr_db"],
                                                    point["channel"])
@@ -107,13 +109,18 @@ class ImageSweep:
         if not np.all(np.isfinite(x_hat)):
             raise NumericalError(f"non-finite reconstruction for scheme {point['scheme']} at "
                                  f"SNR {point['snr_db']} dB")
-        metrics = dict(image_metrics(self.images, x_hat))
-        metrics["n_images"] = len(self.images)
+        # per image: the runner writes the means, their 95 % CIs and per_image.npz
+        metrics = {"psnr": np.asarray(psnr(self.images, x_hat), np.float64),
+                   "ms_ssim": np.asarray(ms_ssim(self.images, x_hat), np.float64)}
         decoded = info.get("decoded") if isinstance(info, Mapping) else None
-        metrics["fail_rate"] = (None if decoded is None
-                                else float(1.0 - np.mean(np.asarray(decoded, bool))))
+        if decoded is not None:
+            metrics["fail_rate"] = 1.0 - np.asarray(decoded, bool).astype(np.float64)
         for name, fn in self.task_metrics.items():
-            metrics[name] = float(fn(self.images, x_hat))
+            value = fn(self.images, x_hat)
+            if isinstance(value, Mapping):  # e.g. per-image IoU counts for mIoU
+                metrics.update({k: np.asarray(v) for k, v in value.items()})
+            else:
+                metrics[name] = value if np.ndim(value) else float(value)
         if self.on_result is not None:
             self.on_result(point, x_hat, info)
         return metrics

@@ -233,3 +233,24 @@ def test_reseed_resets_layer_seed_generators(tmp_path):
                                                           reseed=noise)
     assert last[0] == full[-1]
     assert len({r["psnr"] for r in full}) == len(full)
+
+
+def test_sharded_per_image_samples_merge_into_one_file(tmp_path):
+    from sem_sionna.metrics import PerImage
+
+    points = sweep.grid(scheme=["a", "b"], channel=["awgn"], cbr=[0.5], snr_db=[0.0, 5.0])
+    columns = sweep.with_ci95(["scheme", "channel", "cbr", "snr_db", "psnr"], ["psnr"])
+
+    def evaluate(p, s):
+        return {"psnr": np.arange(4.0) + p["snr_db"] + (p["scheme"] == "b")}
+
+    for i in range(2):
+        sweep.SweepRunner(tmp_path, columns, shard=(i, 2)).run(points, evaluate)
+    sweep.merge(tmp_path)
+    merged = PerImage.load(tmp_path / "per_image.npz")
+    assert len(merged) == 4
+    np.testing.assert_array_equal(
+        merged.get({"scheme": "b", "channel": "awgn", "cbr": 0.5, "snr_db": 5.0})["psnr"],
+        np.arange(4.0) + 6.0)
+    rows = utils.read_csv(tmp_path / "metrics.csv")
+    assert all(r["psnr_ci95"] > 0 for r in rows)

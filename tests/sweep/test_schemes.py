@@ -35,8 +35,10 @@ def test_image_sweep_metrics_and_examples():
                              state)
     high = evaluator.evaluate({"scheme": "fake", "cbr": 0.5, "channel": "awgn",
                                "snr_db": 20.0}, state)
-    assert high["psnr"] > low["psnr"] and low["fail_rate"] == 0.5
-    assert low["n_images"] == 2 and low["accuracy"] == 0.75
+    # per-image values: the runner turns them into means with CIs
+    assert low["psnr"].shape == (2,) and np.all(high["psnr"] > low["psnr"])
+    np.testing.assert_array_equal(low["fail_rate"], [0.0, 1.0])
+    assert low["accuracy"] == 0.75
     examples = sweep.reconstruct_examples({"fake": scheme}, images, 20.0, "awgn")
     assert examples["fake"].shape == images.shape
 
@@ -57,3 +59,50 @@ def test_digital_scheme_runs_the_digital_link():
     assert x_hat.shape == images.shape and info["decoded"].all()
     with pytest.raises(ValueError, match="rayleigh"):
         scheme.prepare(images, "rayleigh")
+
+
+def test_runner_writes_means_cis_and_per_image_samples(tmp_path):
+    """An ImageSweep through the runner: CSV means equal the per-image means, the CI is
+    the t half-width, and per_image.npz holds the values the CSV summarises."""
+    from scipy import stats
+
+    from sem_sionna.metrics import PerImage
+
+    images = np.random.default_rng(1).random((6, 32, 32, 3)).astype(np.float32)
+
+    class _PerImageNoise(_Noisy):
+        def evaluate(self, state, images, snr_db, channel):
+            scale = np.linspace(0.02, 0.2, len(images))[:, None, None, None]
+            return np.clip(state + scale * 10 ** (-snr_db / 20), 0, 1), {
+                "decoded": np.arange(len(images)) % 2 == 0}
+
+    evaluator = sweep.ImageSweep({("fake", 0.5): _PerImageNoise()}, images)
+    columns = sweep.with_ci95(["scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim",
+                               "fail_rate", "n_images"], ["psnr", "ms_ssim", "fail_rate"])
+    assert columns[4:7] == ["psnr", "psnr_ci95", "ms_ssim"]
+    runner = sweep.SweepRunner(tmp_path, columns)
+    rows = runner.run(sweep.grid(scheme=["fake"], channel=["awgn"], cbr=[0.5],
+                                 snr_db=[0.0, 10.0]), evaluator.evaluate, evaluator.prepare)
+    samples = PerImage.load(tmp_path / "per_image.npz")
+    assert len(samples) == 2
+    for row in rows:
+        point = {k: row[k] for k in ("scheme", "channel", "cbr", "snr_db")}
+        x = samples.get(point)["psnr"]
+        assert row["n_images"] == 6
+        np.testing.assert_allclose(row["psnr"], x.mean(), rtol=1e-5)
+        half = stats.t.ppf(0.975, 5) * x.std(ddof=1) / np.sqrt(6)
+        np.testing.assert_allclose(row["psnr_ci95"], half, rtol=1e-5)
+        assert row["fail_rate"] == 0.5 and row["fail_rate_ci95"] > 0
+    # a resumed run keeps the finished points' samples and adds nothing twice
+    again = sweep.SweepRunner(tmp_path, columns, resume=True)
+    again.run(sweep.grid(scheme=["fake"], channel=["awgn"], cbr=[0.5],
+                         snr_db=[0.0, 10.0, 20.0]), evaluator.evaluate, evaluator.prepare)
+    assert len(PerImage.load(tmp_path / "per_image.npz")) == 3
+
+
+def test_non_finite_per_image_metric_is_a_failed_point(tmp_path):
+    runner = sweep.SweepRunner(tmp_path, ["scheme", "channel", "cbr", "snr_db", "psnr"])
+    rows = runner.run(sweep.grid(scheme=["a"], channel=["awgn"], cbr=[1.0], snr_db=[0.0, 1.0]),
+                      lambda p, s: {"psnr": np.array([1.0, np.nan if p["snr_db"] else 2.0])})
+    assert [r["snr_db"] for r in rows] == [0.0]
+    assert len(runner.failures) == 1 and "non-finite" in runner.failures[0]["reason"]
