@@ -104,6 +104,7 @@ def main(argv=None):
         for codec in cfg["codecs"]:
             schemes[(f"{codec}+ldpc", cbr)] = sweep.DigitalScheme(
                 {ch: links.DigitalOracle(codec, k, mcs=cfg["mcs"], channel=ch, fallback=fallback,
+                                         select="genie",
                                          seed=args.seed)
                  for ch in cfg["channels"]})
         schemes[("hevc@capacity", cbr)] = sweep.DigitalScheme(

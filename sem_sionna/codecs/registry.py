@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import ImageCodec
+from .bpg import BPGCodec
 from .hevc import HEVCCodec
 from .jpeg import JPEGCodec
 from .jpeg2000 import JPEG2000Codec
@@ -12,7 +13,7 @@ from .webp import WebPCodec
 __all__ = ["NAMES", "get"]
 
 _CODECS: dict[str, type[ImageCodec]] = {
-    cls.name: cls for cls in (JPEGCodec, JPEG2000Codec, WebPCodec, HEVCCodec)}
+    cls.name: cls for cls in (JPEGCodec, JPEG2000Codec, WebPCodec, BPGCodec, HEVCCodec)}
 
 #: Valid ``name`` values of :func:`get`.
 NAMES = tuple(_CODECS)
@@ -24,7 +25,7 @@ def get(name: str | ImageCodec, **kwargs: Any) -> ImageCodec:
     Parameters
     ----------
     name : str -- one of :data:`NAMES` (``"jpeg"``, ``"jpeg2000"``, ``"webp"``,
-        ``"hevc"``); an :class:`ImageCodec` instance is returned unchanged.
+        ``"bpg"``, ``"hevc"``); an :class:`ImageCodec` instance is returned unchanged.
     **kwargs -- constructor arguments of that codec (e.g. ``chroma_format`` for
         ``"hevc"``). ``get(**codec.get_config())`` rebuilds ``codec``.
 

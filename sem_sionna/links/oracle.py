@@ -1,4 +1,5 @@
-"""Genie choice of code rate and QAM order per SNR for the separate digital baseline."""
+"""Choice of code rate and QAM order per SNR for the separate digital baseline: fixed on
+validation images (default), or the genie upper bound that picks on the test images."""
 from __future__ import annotations
 
 import numbers
@@ -14,7 +15,11 @@ from sem_sionna.metrics import ms_ssim, psnr
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["DEFAULT_MCS", "ORACLE_METRICS", "DigitalOracle"]
+__all__ = ["DEFAULT_MCS", "ORACLE_METRICS", "SELECT_MODES", "DigitalOracle"]
+
+SELECT_MODES = ("validation", "genie")
+"""How :class:`DigitalOracle` picks the MCS: fixed per SNR by :meth:`DigitalOracle.select_mcs`
+on validation images, or per batch from the test outcomes (upper bound)."""
 
 DEFAULT_MCS = ((1 / 4, 2), (1 / 3, 2), (1 / 2, 2), (2 / 3, 2), (3 / 4, 2),
                (1 / 3, 4), (1 / 2, 4), (2 / 3, 4), (3 / 4, 4),
@@ -91,6 +96,10 @@ class DigitalOracle(CodecChain):
     channel : "awgn", "rayleigh" or phy.MIMOChannel, default "awgn".
     fallback : [H, W, 3] array or None -- reconstruction after a failure (mid-grey if None).
     metric : "psnr" or "ms_ssim", default "psnr" -- what the oracle maximises.
+    select : "validation" or "genie", default "validation" -- ``"validation"``: the MCS
+        per SNR is fixed beforehand by :meth:`select_mcs` on held-out validation images
+        (for this ``num_channel_uses``, i.e. this CBR) and :meth:`evaluate` transmits
+        only that MCS; ``"genie"``: the best MCS of each test batch, an upper bound.
     **kwargs : ``num_streams``, ``power_allocation``, ``num_iter``, ``jit_compile``,
         ``seed`` go to every :class:`DigitalLink`; the rest to ``keras.layers.Layer``.
 
@@ -126,12 +135,17 @@ class DigitalOracle(CodecChain):
                  ("quality", tf.int32), ("mcs_index", tf.int32))
 
     def __init__(self, codec, num_channel_uses: int, mcs=DEFAULT_MCS, channel="awgn",
-                 fallback=None, metric: str = "psnr", **kwargs):
+                 fallback=None, metric: str = "psnr", select: str = "validation", **kwargs):
         link_kwargs = {k: kwargs.pop(k) for k in _LINK_ARGS if k in kwargs}
         super().__init__(codec, fallback, **kwargs)
         self.num_channel_uses = check_positive_int(num_channel_uses, "num_channel_uses")
         self.requested_mcs = _check_mcs(mcs)
         self.metric = self._check_metric(metric)
+        if select not in SELECT_MODES:
+            raise ValueError(f"`select` must be one of {SELECT_MODES}, got {select!r}")
+        self.select = select
+        #: ``{snr_db: (coderate, m) or None}`` fixed by :meth:`select_mcs`
+        self.selection: dict = {}
         self.channel, _ = resolve_channel(channel)
         self.link_kwargs = link_kwargs
 
@@ -216,9 +230,47 @@ class DigitalOracle(CodecChain):
         missing = [mcs for mcs in self.mcs if mcs not in encoded]
         if missing:
             raise ValueError(f"`encoded` lacks the MCS {missing}; pass oracle.encode(images)")
+        candidates = self.mcs
+        if self.select == "validation":
+            key = float(snr_db)
+            if key not in self.selection:
+                raise ValueError(f"`snr_db`={snr_db!r} has no MCS chosen on validation images; "
+                                 f"call select_mcs(val_images, snr_db_grid) first (chosen for "
+                                 f"{sorted(self.selection)})")
+            candidates = () if self.selection[key] is None else (self.selection[key],)
+        return self._evaluate(encoded, images, snr_db, metric, candidates)
+
+    def select_mcs(self, val_images, snr_db_grid, metric: str | None = None) -> dict:
+        """Fix the MCS per SNR on validation images: ``{snr_db: (coderate, m) or None}``.
+
+        The MCS with the best mean ``metric`` on ``val_images`` at each SNR (the genie rule
+        applied to held-out images; ties to the higher spectral efficiency) is stored in
+        :attr:`selection` and used by :meth:`evaluate` on test images. None: no MCS fits.
+
+        Input
+        -----
+        val_images : [n, H, W, 3], float32 -- validation images in [0, 1], disjoint from
+            the test images.
+        snr_db_grid : sequence of float -- SNRs in dB.
+        metric : "psnr", "ms_ssim" or None (``self.metric``).
+        """
+        metric = self.metric if metric is None else self._check_metric(metric)
+        grid = [float(v) for v in np.atleast_1d(np.asarray(snr_db_grid, np.float64))]
+        if not grid:
+            raise ValueError("`snr_db_grid` must hold at least one SNR")
+        val_images = np.asarray(val_images, np.float32)
+        encoded = self.encode(val_images)
+        for snr_db in grid:
+            _, info = self._evaluate(encoded, val_images, snr_db, metric, self.mcs)
+            self.selection[snr_db] = info["mcs"]
+        return {snr_db: self.selection[snr_db] for snr_db in grid}
+
+    def _evaluate(self, encoded, images, snr_db, metric, candidates):
         score_fn = ORACLE_METRICS[metric]
         scores, fail_rates, outputs = {}, {}, {}
         for mcs, link in zip(self.mcs, self.links):
+            if mcs not in candidates:
+                continue
             enc = encoded[mcs]
             if len(enc["payloads"]) != len(images):
                 raise ValueError(f"`encoded` holds {len(enc['payloads'])} images, `images` "
@@ -243,7 +295,9 @@ class DigitalOracle(CodecChain):
             info = {"decoded": np.zeros(n, bool), "crc_ok": np.zeros(n, bool),
                     "payload_bytes": np.zeros(n, np.int32),
                     "quality": np.full(n, -1, np.int32)}
-        info.update(mcs=best, mcs_metric=scores, mcs_fail_rate=fail_rates,
+        info.update(mcs=best, coderate=None if best is None else best[0],
+                    num_bits_per_symbol=None if best is None else best[1], select=self.select,
+                    mcs_metric=scores, mcs_fail_rate=fail_rates,
                     fail_rate=1.0 if best is None else fail_rates[best],
                     skipped_mcs=self.skipped_mcs)
         return x_hat, info
@@ -266,4 +320,5 @@ class DigitalOracle(CodecChain):
         return {**super().get_config(), "num_channel_uses": self.num_channel_uses,
                 "mcs": [list(m) for m in self.requested_mcs],
                 "channel": channel_config(self.channel), "metric": self.metric,
+                "select": self.select,
                 **self.link_kwargs}

@@ -3,11 +3,12 @@ import pytest
 
 from sem_sionna import codecs
 
-LABELS = {"jpeg": "JPEG", "jpeg2000": "JPEG2000", "webp": "WebP", "hevc": "HEVC-intra (BPG)"}
+LABELS = {"jpeg": "JPEG", "jpeg2000": "JPEG2000", "webp": "WebP", "bpg": "BPG",
+          "hevc": "HEVC-intra (minimal framing)"}
 
 
 def test_names():
-    assert codecs.NAMES == ("jpeg", "jpeg2000", "webp", "hevc")
+    assert codecs.NAMES == ("jpeg", "jpeg2000", "webp", "bpg", "hevc")
 
 
 @pytest.mark.parametrize("name", codecs.NAMES)
@@ -29,7 +30,7 @@ def test_get_passes_constructor_arguments():
 
 def test_unknown_name_lists_valid_names():
     with pytest.raises(ValueError, match="name") as info:
-        codecs.get("bpg")
+        codecs.get("bpg2")
     for name in codecs.NAMES:
         assert repr(name) in str(info.value)
 

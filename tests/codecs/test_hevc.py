@@ -11,6 +11,7 @@ import pytest
 from sem_sionna import codecs
 from sem_sionna.codecs import hevc
 from sem_sionna.codecs.base import to_uint8
+from sem_sionna.codecs.bitstream import ue7_decode, ue7_encode
 
 from codec_helpers import psnr
 
@@ -49,8 +50,8 @@ def test_header_fields(face32):
     assert len(payload) < 4 + 128  # one-byte length field
     assert payload[0] == 0b1000_0000 | (1 << 4) | hevc.HEVC_PRESETS.index("fast")
     assert payload[1] == 32 and payload[2] == 32 and payload[3] == len(payload) - 4
-    assert hevc._ue7_encode(300) == bytes([0x82, 0x2C])
-    assert hevc._ue7_decode(bytes([0x82, 0x2C]), 0) == (300, 2)
+    assert ue7_encode(300) == bytes([0x82, 0x2C])
+    assert ue7_decode(bytes([0x82, 0x2C]), 0) == (300, 2)
 
 
 def test_receiver_rebuilds_parameter_sets_from_the_header(face32):
@@ -85,14 +86,14 @@ def test_decode_detects_length_and_header_errors(face32):
     payload = codec.encode(face32, 34)
     assert len(payload) > 4 + 128  # two-byte length field
     start = 5  # format, width, height, 2 length bytes
-    assert hevc._ue7_decode(payload, 3) == (len(payload) - start, start)
+    assert ue7_decode(payload, 3) == (len(payload) - start, start)
     bad = {
         "appended byte": payload + b"\x00",
         "format marker": bytes([payload[0] & 0x3F]) + payload[1:],
         "chroma idc 0": bytes([payload[0] & 0xCF]) + payload[1:],
         "unknown preset": bytes([payload[0] | 0x0F]) + payload[1:],
         "zero width": payload[:1] + b"\x00" + payload[2:],
-        "huge size": payload[:1] + hevc._ue7_encode(100000) + payload[2:],
+        "huge size": payload[:1] + ue7_encode(100000) + payload[2:],
         "truncated length": payload[:3] + payload[4:],
         "not a first slice": payload[:start] + bytes([payload[start] & 0x7F]) + payload[start + 1:],
     }

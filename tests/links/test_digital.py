@@ -137,3 +137,28 @@ def test_transport_chain_sizes_across_segmentation_boundaries(num_channel_uses):
     bits = tf.zeros([1, chain.payload_bits])
     bits_hat, crc_ok = chain(bits, 0.01)
     assert bool(crc_ok.numpy()[0]) and bits_hat.shape == bits.shape
+
+
+def test_bpg_link_sends_whole_files(images):
+    """A "bpg" link's budget counts the whole BPG file; the 2-byte length field is the
+    only framing on top, and files over the budget are not sent."""
+    from sem_sionna.links.framing import LENGTH_BYTES, deframe_payloads
+    link = DigitalLink("bpg", num_channel_uses=256, num_bits_per_symbol=4, coderate=0.5,
+                       jit_compile=False)
+    assert link.max_payload_bytes == link.chain.payload_bits // 8 - LENGTH_BYTES
+    encoded = link.encode(images)
+    for image, payload in zip(images, encoded["payloads"]):
+        expected, _ = link.codec.encode_to_budget(np.asarray(image), link.max_payload_bytes)
+        assert payload == expected and payload[:4] == b"BPG\xfb"
+        assert len(payload) <= link.max_payload_bytes
+    assert deframe_payloads(encoded["bits"]) == list(encoded["payloads"])
+    _, info = link.decode(encoded, *link.transmit(encoded["bits"], 40.0))
+    np.testing.assert_array_equal(info["payload_bytes"], [len(p) for p in encoded["payloads"]])
+    assert info["decoded"].all()
+    small = DigitalLink("bpg", num_channel_uses=48, num_bits_per_symbol=2, coderate=0.5,
+                        jit_compile=False)  # under the smallest 32x32 BPG file (~43 B)
+    assert small.max_payload_bytes < 40
+    encoded = small.encode(images)
+    assert not any(encoded["payloads"])
+    _, info = small.decode(encoded, *small.transmit(encoded["bits"], 40.0))
+    assert not info["decoded"].any() and not info["payload_bytes"].any()

@@ -19,7 +19,7 @@ def images():
 
 @pytest.fixture(scope="module")
 def oracle():
-    return DigitalOracle("hevc", K, mcs=MCS, seed=3, jit_compile=False)
+    return DigitalOracle("hevc", K, mcs=MCS, select="genie", seed=3, jit_compile=False)
 
 
 def test_default_table_spans_qpsk_to_64qam():
@@ -30,7 +30,7 @@ def test_default_table_spans_qpsk_to_64qam():
 
 def test_choice_matches_separate_links_and_is_the_best(images):
     # 10 dB: 16-QAM 1/2 decodes everything, 16-QAM 3/4 only part of the batch
-    oracle = DigitalOracle("hevc", K, mcs=MCS, seed=3, jit_compile=False)
+    oracle = DigitalOracle("hevc", K, mcs=MCS, select="genie", seed=3, jit_compile=False)
     x_hat, info = oracle.run(images, 10.0)
     means = {}
     for coderate, m in MCS:
@@ -67,7 +67,7 @@ def test_ms_ssim_metric(images, oracle):
 def test_mcs_without_payload_is_skipped(images):
     # at 64 channel uses: QPSK 1/4 has no transport block, QPSK 1/2 leaves 4 bytes
     # (no HEVC image fits), 64-QAM 3/4 leaves 32 bytes
-    oracle = DigitalOracle("hevc", 64, mcs=[(0.25, 2), (0.5, 2), (0.75, 6)],
+    oracle = DigitalOracle("hevc", 64, mcs=[(0.25, 2), (0.5, 2), (0.75, 6)], select="genie",
                            jit_compile=False)
     assert oracle.skipped_mcs == ((0.25, 2),)
     assert oracle.mcs == ((0.5, 2), (0.75, 6))
@@ -77,7 +77,7 @@ def test_mcs_without_payload_is_skipped(images):
 
 def test_nothing_fits_anywhere_gives_the_fallback(images):
     fallback = np.full(images.shape[1:], 0.25, np.float32)
-    oracle = DigitalOracle("hevc", 64, mcs=[(0.5, 2)], fallback=fallback, jit_compile=False)
+    oracle = DigitalOracle("hevc", 64, mcs=[(0.5, 2)], select="genie", fallback=fallback, jit_compile=False)
     x_hat, info = oracle.run(images, 30.0)
     assert info["mcs"] is None and info["fail_rate"] == 1.0
     assert not info["decoded"].any()
@@ -103,20 +103,48 @@ def test_config_roundtrip():
 
 def test_bad_arguments(images, oracle):
     with pytest.raises(ValueError, match="channel"):
-        DigitalOracle("hevc", K, mcs=MCS, channel="rician")
+        DigitalOracle("hevc", K, mcs=MCS, select="genie", channel="rician")
     with pytest.raises(ValueError, match="num_channel_uses"):
         DigitalOracle("hevc", 0, mcs=MCS)
     with pytest.raises(ValueError, match="num_channel_uses"):
         DigitalOracle("hevc", 8, mcs=[(0.25, 2)])  # nothing carries a payload
     with pytest.raises(ValueError, match="mcs"):
-        DigitalOracle("hevc", K, mcs=[(1.2, 2)])
+        DigitalOracle("hevc", K, mcs=[(1.2, 2)], select="genie")
     with pytest.raises(ValueError, match="mcs"):
-        DigitalOracle("hevc", K, mcs=[(0.5, 3)])
+        DigitalOracle("hevc", K, mcs=[(0.5, 3)], select="genie")
     with pytest.raises(ValueError, match="mcs"):
-        DigitalOracle("hevc", K, mcs=[(0.5, 2), (0.5, 2)])
+        DigitalOracle("hevc", K, mcs=[(0.5, 2), (0.5, 2)], select="genie")
     with pytest.raises(ValueError, match="metric"):
-        DigitalOracle("hevc", K, mcs=MCS, metric="ssim")
+        DigitalOracle("hevc", K, mcs=MCS, select="genie", metric="ssim")
     with pytest.raises(ValueError, match="num_streams"):
-        DigitalOracle("hevc", K, mcs=MCS, channel=MIMOChannel(2, 2), num_streams=3)
+        DigitalOracle("hevc", K, mcs=MCS, select="genie", channel=MIMOChannel(2, 2), num_streams=3)
     with pytest.raises(ValueError, match="snr_db"):
         oracle.evaluate(oracle.encode(images), images, np.array([1.0, 2.0, 3.0, 4.0]))
+
+
+def test_validation_selection_is_fixed_before_test_images(images):
+    """The default picks the MCS per SNR on validation images only; test images do not
+    change it, and the choice is reported."""
+    val = embedded_patches(size=32, split="train", n=4, seed=1)
+    oracle = DigitalOracle("hevc", K, mcs=MCS, seed=3, jit_compile=False)
+    assert oracle.select == "validation"
+    with pytest.raises(ValueError, match="select_mcs"):
+        oracle.run(images, 30.0)
+    chosen = oracle.select_mcs(val, [3.0, 30.0])
+    assert set(chosen) == {3.0, 30.0}
+    before = dict(oracle.selection)
+    encoded = oracle.encode(images)
+    for snr_db in (3.0, 30.0):
+        _, info = oracle.evaluate(encoded, images, snr_db)
+        assert info["mcs"] == chosen[snr_db]
+        assert (info["coderate"], info["num_bits_per_symbol"]) == chosen[snr_db]
+        assert set(k for k, v in info["mcs_metric"].items()) == {chosen[snr_db]}
+    # evaluating (or a genie run) on the test images leaves the choice unchanged
+    genie = DigitalOracle("hevc", K, mcs=MCS, select="genie", seed=3, jit_compile=False)
+    genie.evaluate(genie.encode(images), images, 30.0)
+    assert oracle.selection == before
+    # the choice depends on the validation set: it equals the genie's choice on it
+    _, info = genie.evaluate(genie.encode(val), val, 30.0)
+    assert info["mcs"] == chosen[30.0]
+    with pytest.raises(ValueError, match="select"):
+        DigitalOracle("hevc", K, mcs=MCS, select="test")
