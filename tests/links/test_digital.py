@@ -115,8 +115,8 @@ def test_config_roundtrip(images):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="jpeg"):
-        DigitalLink("bpg", 128, 4, 0.5)
+    with pytest.raises(ValueError, match="'jpeg'"):
+        DigitalLink("bpgx", 128, 4, 0.5)
     with pytest.raises(ValueError, match="channel"):
         DigitalLink("hevc", 128, 4, 0.5, channel="rician")
     with pytest.raises(ValueError, match="num_streams"):
