@@ -29,12 +29,13 @@ from sem_sionna.links.importance_mimo import transmit
 from sem_sionna.train import WeightStore
 from sem_sionna.utils.seeding import derive_seed
 
-from .importance_mimo_config import CIBAConfig, ClassifierConfig, Config, VAEConfig
+from .importance_mimo_config import CIBAConfig, ClassifierConfig, Config, TrainingConfig, VAEConfig
 from .importance_mimo_models import Models, Split, decode, evaluate_images, features, train_models
 from .importance_mimo_validation import alpha_search, beta_search, phif_plif
 
-__all__ = ["COLUMNS", "CIBAConfig", "ClassifierConfig", "Config", "Models", "NAME", "VAEConfig",
-           "load_data", "plot_sweep", "run", "sweep_schemes"]
+__all__ = ["COLUMNS", "CIBAConfig", "ClassifierConfig", "Config", "Models", "NAME",
+           "SchemeEvaluator", "TrainingConfig", "VAEConfig", "load_data", "plot_sweep", "run",
+           "sweep_schemes"]
 
 NAME = "importance_mimo"
 
@@ -137,12 +138,13 @@ def run(config: Config, args: argparse.Namespace) -> None:
     needed with ``devices``.
     """
     if not isinstance(config, Config):
-        raise TypeError(f"`config` must be an importance_mimo.Config, got {type(config).__name__}")
+        raise TypeError(f"`config` must be an importance_mimo.Config, "
+                        f"got {type(config).__name__}")
     out = Path(args.out)
     with sweep.RunRecord(out, NAME, args, config) as record:
         data = load_data(config, args.seed)
-        models = train_models(config, data["train"], WeightStore(out / "ckpt", retrain=args.retrain),
-                              args.seed, record)
+        store = WeightStore(out / "ckpt", retrain=args.retrain)
+        models = train_models(config, data["train"], store, args.seed, record)
         with record.stage("beta_search"):
             beta, _ = beta_search(models, config, data["val"], out, args.seed)
         with record.stage("alpha_search"):

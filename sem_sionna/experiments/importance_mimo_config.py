@@ -12,7 +12,7 @@ import math
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["CIBAConfig", "ClassifierConfig", "Config", "VAEConfig"]
+__all__ = ["CIBAConfig", "ClassifierConfig", "Config", "TrainingConfig", "VAEConfig"]
 
 
 def _check_int(obj, name: str) -> None:
@@ -44,87 +44,84 @@ def _as_floats(obj, name: str, minimum: float | None = None) -> None:
     object.__setattr__(obj, name, values)
 
 
-def _check_training(obj) -> None:
-    for name in ("epochs", "batch_size"):
-        _check_int(obj, name)
-    _check_number(obj, "lr")
-
-
 @dataclasses.dataclass(frozen=True)
-class ClassifierConfig:
-    """The evaluation model (:class:`~sem_sionna.nets.classifier.SceneClassifier`).
+class TrainingConfig:
+    """Fields shared by every training stage (its subclasses add theirs as keywords).
 
     Fields
     ------
-    width : int -- filters of the first convolution stage.
-    depth : int -- convolution stages.
     epochs : int -- passes over the training images.
     batch_size : int -- images per step.
     lr : float -- Adam learning rate.
     """
 
-    width: int
-    depth: int
     epochs: int
     batch_size: int
     lr: float
 
     def __post_init__(self):
+        for name in ("epochs", "batch_size"):
+            _check_int(self, name)
+        _check_number(self, "lr")
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClassifierConfig(TrainingConfig):
+    """The evaluation model (:class:`~sem_sionna.nets.classifier.SceneClassifier`).
+
+    Fields (and those of :class:`TrainingConfig`)
+    ------
+    width : int -- filters of the first convolution stage.
+    depth : int -- convolution stages.
+    """
+
+    width: int
+    depth: int
+
+    def __post_init__(self):
+        super().__post_init__()
         for name in ("width", "depth"):
             _check_int(self, name)
-        _check_training(self)
 
 
-@dataclasses.dataclass(frozen=True)
-class VAEConfig:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class VAEConfig(TrainingConfig):
     """The semantic codec (:class:`~sem_sionna.nets.vae.VAE`), trained without a channel.
 
-    Fields
+    Fields (and those of :class:`TrainingConfig`)
     ------
     latent_dim : int -- ``d``, real features per image (the channel symbols).
     filters : int -- filters of the first convolution stage.
     num_stages : int -- stride-2 stages (``image_size`` divisible by ``2**num_stages``).
-    epochs : int -- passes over the training images.
-    batch_size : int -- images per step.
-    lr : float -- Adam learning rate.
     kl_weight : float -- weight of the KL term per pixel value, ``>= 0``.
     """
 
     latent_dim: int
     filters: int
     num_stages: int
-    epochs: int
-    batch_size: int
-    lr: float
     kl_weight: float
 
     def __post_init__(self):
+        super().__post_init__()
         for name in ("latent_dim", "filters", "num_stages"):
             _check_int(self, name)
-        _check_training(self)
         _check_number(self, "kl_weight", strict=False)
 
 
-@dataclasses.dataclass(frozen=True)
-class CIBAConfig:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CIBAConfig(TrainingConfig):
     """The CIBA noise predictor (:class:`~sem_sionna.nets.ciba.NoisePredictor`), one per beta.
 
-    Fields
+    Fields (and those of :class:`TrainingConfig`; the VAE is frozen)
     ------
     units : int -- hidden units of the predictor.
-    epochs : int -- passes over the training images (VAE frozen).
-    batch_size : int -- images per step.
-    lr : float -- Adam learning rate.
     """
 
     units: int
-    epochs: int
-    batch_size: int
-    lr: float
 
     def __post_init__(self):
+        super().__post_init__()
         _check_int(self, "units")
-        _check_training(self)
 
 
 @dataclasses.dataclass(frozen=True)
