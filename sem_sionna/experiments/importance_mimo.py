@@ -59,7 +59,7 @@ def load_data(config: Config, seed: int) -> dict[str, Split]:
         return images, labels
 
     return {"train": split(config.n_train, "train", seed),
-            "val": split(config.n_val, "train", seed + 7919),
+            "val": split(config.n_val, "train", derive_seed(seed, "val")),
             "test": split(config.n_test, "test", seed)}
 
 
