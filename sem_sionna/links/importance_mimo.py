@@ -22,22 +22,17 @@ on eigen-channel ``k`` with power ``p`` sees the real SNR ``p g_k`` with
 :mod:`sem_sionna.phy.allocation` minimise. One channel matrix is held over the
 ``T = d / ns`` channel uses of an image; the power per channel use is 1 (SPEC).
 
-The module also holds the S4 experiment steps used by ``scenarios/importance_mimo.py``:
-data, training through the :class:`~sem_sionna.train.WeightStore`, beta and
-alpha searches, PHIF/PLIF validation and the scheme sweep with its plots.
+:func:`transmit` sends a set of images through a link in batches with common
+random numbers (the link's channel reseeded per call).
 """
 from __future__ import annotations
-
-import contextlib
-from pathlib import Path
-from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.ciba import NoisePredictor, perturb_features
-from sem_sionna.nets.vae import VAE, VAEDecoder, VAEEncoder
+from sem_sionna.nets.ciba import NoisePredictor
+from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import (
     ALLOCATION_SCHEMES,
     allocate_features,
@@ -47,22 +42,12 @@ from sem_sionna.phy.allocation import (
 )
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
-from sem_sionna.utils.checks import check_positive_int, check_real
 from sem_sionna.phy.snr import snrdb2no
+from sem_sionna.utils.batches import map_batches
+from sem_sionna.utils.checks import check_positive_int, check_real
+from sem_sionna.utils.seeding import reseed
 
-__all__ = [
-    "ImportanceMIMOLink",
-    "S4Models",
-    "alpha_search",
-    "beta_search",
-    "evaluate_images",
-    "load_s4_data",
-    "phif_plif",
-    "scheme_sweep",
-    "train_s4_models",
-    "transmit",
-]
-
+__all__ = ["ImportanceMIMOLink", "transmit"]
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -222,127 +207,6 @@ class ImportanceMIMOLink(keras.layers.Layer):
         return cls(**config)
 
 
-# --------------------------------------------------------------------------- experiment
-class S4Models:
-    """The trained S4 models: evaluation classifier, VAE, feature statistics and one
-    CIBA noise predictor per ``beta``."""
-
-    def __init__(self, classifier, vae: VAE, feature_mean, feature_std,
-                 predictors: dict[float, NoisePredictor], summaries: dict[str, Any]):
-        self.classifier = classifier
-        self.vae = vae
-        self.feature_mean = np.asarray(feature_mean, np.float32)
-        self.feature_std = np.asarray(feature_std, np.float32)
-        self.predictors = predictors
-        self.summaries = summaries
-
-    def link(self, beta: float, scheme: str, alpha: float, num_tx_ant: int = 4,
-             num_rx_ant: int = 4, seed: int = 0) -> ImportanceMIMOLink:
-        """A built link with the predictor of ``beta``."""
-        link = ImportanceMIMOLink(self.vae.encoder, self.vae.decoder, self.predictors[beta],
-                                  num_tx_ant, num_rx_ant, scheme=scheme, alpha=alpha,
-                                  feature_mean=self.feature_mean, feature_std=self.feature_std,
-                                  seed=seed)
-        link.build((None, *self.vae.image_size, 3))
-        return link
-
-
-def load_s4_data(cfg: dict, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Train / validation / test scenes ``(images, labels)`` (one object per scene).
-
-    ``cfg`` keys: ``n_train``, ``n_val``, ``n_test``, ``image_size``, ``num_classes``.
-    Validation scenes come from the training photos with another seed (used for the
-    beta / alpha searches); test scenes from the test photos.
-    """
-    from sem_sionna.data import scenes
-
-    def get(n, split, s):
-        images, _, labels = scenes(n, size=cfg["image_size"], seed=s, split=split,
-                                   num_classes=cfg["num_classes"], max_objects=1)
-        return images, labels
-
-    return {"train": get(cfg["n_train"], "train", seed),
-            "val": get(cfg["n_val"], "train", seed + 7919),
-            "test": get(cfg["n_test"], "test", seed)}
-
-
-def train_s4_models(cfg: dict, data: dict, ckpt_root, retrain: bool = False, seed: int = 0,
-                    record=None) -> S4Models:
-    """Train (or load from ``ckpt_root`` by config hash) classifier, VAE and predictors.
-
-    ``cfg`` keys: ``num_classes``, ``image_size``, ``classifier`` (``width``,
-    ``depth``, ``epochs``, ``batch_size``, ``lr``), ``vae`` (``latent_dim``,
-    ``filters``, ``num_stages``, ``epochs``, ``batch_size``, ``lr``, ``kl_weight``),
-    ``ciba`` (``units``, ``epochs``, ``batch_size``, ``lr``), ``betas``, ``n_train``.
-    """
-    from sem_sionna.nets.classifier import SceneClassifier
-    from sem_sionna.train.classifier import train_classifier
-    from sem_sionna.utils.seeding import derive_seed, set_global_seed
-    from sem_sionna.train import WeightStore
-    from sem_sionna.train.ciba import (
-        feature_statistics,
-        train_noise_predictor,
-        train_vae,
-    )
-
-    set_global_seed(derive_seed(seed, "train"))  # weight initialisation
-    store = WeightStore(ckpt_root, retrain=retrain)
-    images, labels = data["train"]
-    shape = (None, *images.shape[1:])
-    base = {"n_train": cfg["n_train"], "image_size": cfg["image_size"],
-            "num_classes": cfg["num_classes"], "seed": seed}
-    summaries: dict[str, Any] = {}
-
-    def stage(name):
-        return record.stage(name) if record is not None else contextlib.nullcontext()
-
-    c = cfg["classifier"]
-    clf = SceneClassifier(cfg["num_classes"], width=c["width"], depth=c["depth"])
-    clf.build(shape)
-    with stage("train_classifier"):
-        _, summaries["classifier"] = store.load_or_train(
-            "classifier", {**base, **c}, {"classifier": clf},
-            lambda work: train_classifier(clf, images, labels, c["epochs"], c["batch_size"],
-                                          c["lr"], ckpt_dir=work, seed=seed))
-
-    v = cfg["vae"]
-    vae = VAE(v["latent_dim"], cfg["image_size"], v["filters"], v["num_stages"], seed=seed)
-    vae.build(shape)
-    with stage("train_vae"):
-        _, summaries["vae"] = store.load_or_train(
-            "vae", {**base, **v}, {"vae": vae},
-            lambda work: train_vae(vae, images, v["epochs"], v["batch_size"], v["lr"],
-                                   v["kl_weight"], ckpt_dir=work, seed=seed))
-    mean, std = feature_statistics(vae, images)
-
-    a = cfg["ciba"]
-    predictors = {}
-    with stage("train_ciba"):
-        for beta in cfg["betas"]:
-            pred = NoisePredictor(v["latent_dim"], units=a["units"])
-            pred.build((None, v["latent_dim"]))
-            _, summaries[f"ciba_beta={beta:g}"] = store.load_or_train(
-                "ciba", {**base, **v, **a, "beta": beta}, {"predictor": pred},
-                lambda work, pred=pred, beta=beta: train_noise_predictor(
-                    pred, vae, images, mean, std, beta, a["epochs"], a["batch_size"], a["lr"],
-                    ckpt_dir=work, seed=seed))
-            predictors[beta] = pred
-    return S4Models(clf, vae, mean, std, predictors, summaries)
-
-
-def evaluate_images(images, images_hat, labels, classifier, batch_size: int = 256) -> dict:
-    """Mean ``psnr`` (dB), ``ms_ssim`` and classifier ``accuracy`` of reconstructions."""
-    from sem_sionna.metrics import accuracy, ms_ssim, psnr
-    from sem_sionna.nets.classifier import predict_labels
-
-    images = np.asarray(images, np.float32)
-    images_hat = np.clip(np.asarray(images_hat, np.float32), 0.0, 1.0)
-    pred = predict_labels(classifier, images_hat, batch_size)
-    return {"psnr": float(np.mean(psnr(images, images_hat))),
-            "ms_ssim": float(np.mean(ms_ssim(images, images_hat))),
-            "accuracy": float(accuracy(pred, labels))}
-
-
 def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
              batch_size: int = 128) -> tuple[np.ndarray, float]:
     """Send ``images`` through ``link`` at ``snr_db``; returns ``(images_hat, feature_mse)``.
@@ -351,8 +215,6 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
     schemes called with the same ``seed`` see the same channel matrices and noise
     (common random numbers: scheme differences are not sampling noise).
     """
-    from sem_sionna.utils.seeding import reseed
-
     reseed(link.channel, seed)
     fn = link.__dict__.get("_transmit_fn")
     if fn is None:
@@ -361,206 +223,11 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
 
         fn = tf.function(run, autograph=False)
         object.__setattr__(link, "_transmit_fn", fn)  # not a tracked Keras attribute
-    images = np.asarray(images, np.float32)
-    out, err = [], []
-    for i in range(0, images.shape[0], batch_size):
-        x_hat, info = fn(tf.constant(images[i:i + batch_size]), tf.constant(snr_db, tf.float32))
-        out.append(np.asarray(x_hat))
-        err.append(np.asarray(tf.square(info["features"] - info["features_hat"])))
-    return np.concatenate(out), float(np.mean(np.concatenate(err)))
+    snr = tf.constant(snr_db, tf.float32)
 
+    def batch(x):
+        x_hat, info = fn(tf.constant(x), snr)
+        return x_hat, tf.square(info["features"] - info["features_hat"])
 
-def _search(models, betas_alphas, data, cfg, seed, scheme_of):
-    from sem_sionna.utils.seeding import derive_seed
-
-    images, labels = data
-    rows = []
-    for beta, alpha in betas_alphas:
-        link = models.link(beta, scheme_of, alpha, cfg["num_tx_ant"], cfg["num_rx_ant"])
-        for snr in cfg["search_snr_db"]:
-            x_hat, mse = transmit(link, images, snr, derive_seed(seed, "search", snr),
-                                  cfg["eval_batch_size"])
-            rows.append({"beta": beta, "alpha": alpha, "scheme": scheme_of, "snr_db": snr,
-                         "feature_mse": mse,
-                         **evaluate_images(images, x_hat, labels, models.classifier)})
-    return rows
-
-
-def _mean_by(rows, key, metric):
-    values = sorted({r[key] for r in rows})
-    return values, [float(np.mean([r[metric] for r in rows if r[key] == v])) for v in values]
-
-
-def beta_search(models: S4Models, data, cfg: dict, out_dir, seed: int = 0,
-                select: str = "psnr") -> tuple[float, list[dict]]:
-    """Grid search of the IB weight ``beta`` by EPA-M performance (Cao et al., Sec. 4.3.1).
-
-    EPA-M performance depends on the importance scores only through the matching,
-    so it measures how well each predictor ranks the features. Evaluated on
-    ``data`` (validation) at ``cfg["search_snr_db"]``; the best mean ``select``
-    metric wins. Writes ``beta_search.csv`` and ``beta_search.png``.
-    """
-    rows = _search(models, [(b, 0.0) for b in cfg["betas"]], data, cfg, seed, "EPA-M")
-    betas, score = _mean_by(rows, "beta", select)
-    best = betas[int(np.argmax(score))]
-    _write_rows(Path(out_dir) / "beta_search.csv", rows)
-    _panels(rows, "beta", Path(out_dir) / "beta_search.png", r"IB weight $\beta$",
-            "EPA-M vs CIBA weight beta (validation)", logx=True, mark=best)
-    return best, rows
-
-
-def alpha_search(models: S4Models, beta: float, data, cfg: dict, out_dir, seed: int = 0,
-                 select: str = "psnr") -> tuple[float, list[dict]]:
-    """Grid search of the WMMSE exponent ``alpha`` by WMMSE-M performance (Sec. 4.3.2).
-
-    ``alpha = 0`` is MMSE-M. Writes ``alpha_search.csv`` and ``alpha_search.png``.
-    """
-    rows = _search(models, [(beta, a) for a in cfg["alphas"]], data, cfg, seed, "WMMSE-M")
-    alphas, score = _mean_by(rows, "alpha", select)
-    best = alphas[int(np.argmax(score))]
-    _write_rows(Path(out_dir) / "alpha_search.csv", rows)
-    _panels(rows, "alpha", Path(out_dir) / "alpha_search.png", r"WMMSE exponent $\alpha$",
-            f"WMMSE-M vs alpha (validation, beta={beta:g})", mark=best)
-    return best, rows
-
-
-def phif_plif(models: S4Models, beta: float, data, cfg: dict, out_dir,
-              seed: int = 0) -> list[dict]:
-    """PHIF / PLIF validation of the importance scores (Cao et al., Sec. 4.2).
-
-    For each threshold ``tau`` in ``cfg["thresholds"]`` (bits), Gaussian noise at the
-    feature SNR ``cfg["perturb_snr_db"]`` is added to the features with ``I >= tau``
-    (PHIF) or ``I < tau`` (PLIF) and the decoded images are scored. Writes
-    ``phif_plif.csv``, ``phif_plif.png`` and ``phif_plif_examples.png``.
-    """
-    from sem_sionna.plot import image_grid
-
-    images, labels = data
-    pred = models.predictors[beta]
-    x = _features(models, images)
-    importance = np.asarray(pred.importance(tf.constant(x)))
-    noise_var = 10.0 ** (-cfg["perturb_snr_db"] / 10.0)
-    gen = keras.random.SeedGenerator(seed)
-    rows, examples = [], {}
-    for mode in ("PHIF", "PLIF"):
-        for tau in cfg["thresholds"]:
-            z = perturb_features(x, importance, tau, mode, noise_var, seed=gen)
-            x_hat = _decode(models, np.asarray(z))
-            n_pert = float(np.mean(np.sum(importance >= tau if mode == "PHIF"
-                                          else importance < tau, axis=-1)))
-            rows.append({"mode": mode, "threshold": tau, "n_perturbed": n_pert,
-                         **evaluate_images(images, x_hat, labels, models.classifier)})
-            examples[(mode, tau)] = x_hat[:3]
-    _write_rows(Path(out_dir) / "phif_plif.csv", rows)
-    _panels(rows, "threshold", Path(out_dir) / "phif_plif.png",
-            r"importance threshold $\tau$ [bits]",
-            f"PHIF vs PLIF (perturbation SNR {cfg['perturb_snr_db']:g} dB, beta={beta:g})",
-            series="mode")
-    taus = list(cfg["thresholds"])
-    grid = [[images[i]] + [examples[(m, t)][i] for t in taus]
-            for m in ("PHIF", "PLIF") for i in range(min(3, len(images)))]
-    image_grid(grid, [f"{m} #{i}" for m in ("PHIF", "PLIF") for i in range(min(3, len(images)))],
-               ["original"] + [f"tau={t:g}" for t in taus], Path(out_dir) / "phif_plif_examples.png",
-               title="Decoded images under PHIF / PLIF")
-    return rows
-
-
-def _features(models: S4Models, images, batch_size: int = 256) -> np.ndarray:
-    mu = np.concatenate([np.asarray(models.vae.encode(tf.constant(images[i:i + batch_size]))[0])
-                         for i in range(0, len(images), batch_size)])
-    return (mu - models.feature_mean) / models.feature_std
-
-
-def _decode(models: S4Models, x, batch_size: int = 256) -> np.ndarray:
-    z = models.feature_mean + models.feature_std * np.asarray(x, np.float32)
-    return np.concatenate([np.asarray(models.vae.decode(tf.constant(z[i:i + batch_size])))
-                           for i in range(0, len(z), batch_size)])
-
-
-COLUMNS = ("scheme", "channel", "snr_db", "cbr", "beta", "alpha", "psnr", "ms_ssim", "accuracy",
-           "feature_mse", "n_images")
-"""Columns of ``metrics.csv`` written by :func:`scheme_sweep`."""
-
-
-def scheme_sweep(models: S4Models, beta: float, alpha: float, data, cfg: dict, out_dir,
-                 seed: int = 0, resume: bool = False, shard=None, record=None) -> list[dict]:
-    """The six allocation schemes vs SNR on ``data``, plus the empirical upper bound.
-
-    ``EUB`` rows (the same at every SNR) decode the clean features: the VAE and
-    classifier without any channel. Every scheme at a given SNR sees the same
-    channel matrices and noise (:func:`transmit`). Writes ``metrics.csv`` (:data:`COLUMNS`) through
-    :class:`~sem_sionna.sweep.SweepRunner` and the figures ``accuracy_vs_snr.png``,
-    ``psnr_vs_snr.png`` and ``ms_ssim_vs_snr.png``.
-    """
-    from sem_sionna import plot, sweep, utils
-
-    images, labels = data
-    channel = f"rayleigh-{cfg['num_tx_ant']}x{cfg['num_rx_ant']}"
-    probe = models.link(beta, "EPA", alpha, cfg["num_tx_ant"], cfg["num_rx_ant"])
-    cbr = probe.cbr
-    schemes = list(cfg.get("schemes", ALLOCATION_SCHEMES))
-    points = sweep.grid(scheme=["EUB", *schemes], channel=channel, snr_db=cfg["snr_db"],
-                        cbr=cbr, beta=beta, alpha=alpha)
-    def prepare(group):
-        if group["scheme"] == "EUB":  # decoder on the clean features: no channel
-            x_hat = _decode(models, _features(models, images))
-            return evaluate_images(images, x_hat, labels, models.classifier)
-        return models.link(beta, group["scheme"], alpha, cfg["num_tx_ant"], cfg["num_rx_ant"])
-
-    def evaluate(point, link):
-        if isinstance(link, dict):
-            return {**link, "feature_mse": 0.0, "n_images": len(images)}
-        x_hat, mse = transmit(link, images, point["snr_db"],
-                              utils.derive_seed(seed, "channel", point["snr_db"]),
-                              cfg["eval_batch_size"])
-        return {**evaluate_images(images, x_hat, labels, models.classifier),
-                "feature_mse": mse, "n_images": len(images)}
-
-    if record is not None:  # the evaluation model on the original images, for reference
-        record.set("classifier_accuracy_original",
-                   evaluate_images(images, images, labels, models.classifier)["accuracy"])
-    runner = sweep.SweepRunner(out_dir, COLUMNS, resume=resume, shard=shard, seed=seed,
-                               record=record, desc="importance_mimo")
-    rows = runner.run(points, evaluate, prepare=prepare)
-    if shard is None:
-        for metric in ("accuracy", "psnr", "ms_ssim"):
-            plot.metric_vs_snr(rows, metric, Path(out_dir) / f"{metric}_vs_snr.png",
-                               panels=("channel",))
-    return rows
-
-
-def _write_rows(path: Path, rows: list[dict]) -> None:
-    from sem_sionna.utils.io import write_csv
-
-    columns = list(rows[0]) if rows else []
-    write_csv(path, columns, [{k: _fmt(v) for k, v in r.items()} for r in rows])
-
-
-def _fmt(value) -> str:
-    from sem_sionna.utils.io import format_value
-
-    return format_value(value)
-
-
-def _panels(rows: list[dict], x: str, path: Path, xlabel: str, title: str,
-            series: str = "snr_db", logx: bool = False, mark=None) -> Path:
-    """Accuracy and PSNR against ``x``, one line per value of ``series``."""
-    from sem_sionna.plot.figure import new_figure, save_figure, series_style, style_axes
-
-    fig, axes = new_figure(2)
-    names = sorted({r[series] for r in rows}, key=str)
-    for ax, metric, label in zip(axes, ("accuracy", "psnr"), ("accuracy", "PSNR [dB]")):
-        for i, name in enumerate(names):
-            pts = sorted((r[x], r[metric]) for r in rows if r[series] == name)
-            lbl = f"SNR {name:g} dB" if series == "snr_db" else str(name)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=lbl, **series_style(i))
-        if mark is not None:
-            ax.axvline(mark, color="0.5", linestyle=":", linewidth=1)
-        if logx:
-            ax.set_xscale("log")
-        style_axes(ax, xlabel, label)
-        ax.legend(fontsize="small")
-    fig.suptitle(title)
-    return save_figure(fig, path)
-
-
+    images_hat, err = map_batches(batch, np.asarray(images, np.float32), batch_size=batch_size)
+    return images_hat, float(np.mean(err))

@@ -11,8 +11,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sem_sionna.data import as_dataset
 from sem_sionna.nets.ciba import NoisePredictor, ciba_loss
 from sem_sionna.nets.vae import VAE, kl_divergence
+from sem_sionna.train.loop import Trainer
+from sem_sionna.utils.batches import map_batches
 from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["encode_features", "feature_statistics", "train_noise_predictor", "train_vae"]
@@ -26,8 +29,6 @@ def _images(images) -> np.ndarray:
 
 
 def _dataset(arrays, batch_size: int, seed: int):
-    from sem_sionna.data import as_dataset
-
     n = arrays[0].shape[0]
     return as_dataset(*arrays, batch_size=batch_size, shuffle=True, seed=seed,
                       drop_remainder=n >= batch_size)
@@ -56,8 +57,6 @@ def train_vae(vae: VAE, images, epochs: int, batch_size: int = 64, lr: float = 1
     ------
     history : dict -- per-epoch ``loss``, ``mse``, ``psnr``, ``kl`` (nats per image), ...
     """
-    from sem_sionna.train import Trainer
-
     images = _images(images)
     batch_size = check_positive_int(batch_size, "batch_size")
     if isinstance(kl_weight, bool) or not isinstance(kl_weight, (int, float)) or kl_weight < 0:
@@ -81,10 +80,9 @@ def train_vae(vae: VAE, images, epochs: int, batch_size: int = 64, lr: float = 1
 
 def encode_features(vae: VAE, images, batch_size: int = 256) -> np.ndarray:
     """Posterior means ``[N, latent_dim]`` (float32) of ``images`` (batched, inference)."""
-    images = _images(images)
-    out = [np.asarray(vae.encode(tf.constant(images[i:i + batch_size]))[0])
-           for i in range(0, images.shape[0], batch_size)]
-    return np.concatenate(out).astype(np.float32)
+    mu = map_batches(lambda x: vae.encode(tf.constant(x))[0], _images(images),
+                     batch_size=batch_size)
+    return mu.astype(np.float32)
 
 
 def feature_statistics(vae: VAE, images, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
@@ -123,8 +121,6 @@ def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_m
     ------
     history : dict -- per-epoch ``loss``, ``mse``, ``psnr``, ``capacity`` (bits per image).
     """
-    from sem_sionna.train import Trainer
-
     images = _images(images)
     batch_size = check_positive_int(batch_size, "batch_size")
     features = (encode_features(vae, images) - feature_mean) / feature_std

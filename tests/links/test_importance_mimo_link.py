@@ -1,16 +1,14 @@
-"""Tests for the S4 link (sem_sionna.links.importance_mimo) and scenarios/importance_mimo.py."""
+"""Tests for sem_sionna.links.importance_mimo (the S4 link and ``transmit``)."""
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from layer_checks import roundtrip
-from scenario_scripts import load_scenario
 
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink, transmit
 from sem_sionna.nets.ciba import NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, subchannel_matching
-from sem_sionna.utils.io import read_csv
 from sem_sionna.utils.seeding import reseed
 
 
@@ -118,21 +116,3 @@ def test_link_bad_arguments():
         ImportanceMIMOLink(enc, dec, enc)
     with pytest.raises(ValueError, match="alpha"):
         ImportanceMIMOLink(enc, dec, pred, alpha=-1.0)
-
-
-@pytest.mark.slow
-def test_smoke_run_writes_outputs_and_is_deterministic(tmp_path):
-    script = load_scenario("importance_mimo")
-    out_a, out_b = tmp_path / "a", tmp_path / "b"
-    script.main(["--profile", "smoke", "--out", str(out_a), "--seed", "3"])
-    for name in ("metrics.csv", "run.json", "accuracy_vs_snr.png", "psnr_vs_snr.png",
-                 "beta_search.png", "phif_plif.png", "alpha_search.png", "phif_plif.csv"):
-        assert (out_a / name).is_file(), name
-    rows = read_csv(out_a / "metrics.csv")
-    for col in ("scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "accuracy",
-                "n_images"):
-        assert col in rows[0]
-    assert {r["scheme"] for r in rows} == {"EUB", *ALLOCATION_SCHEMES}
-    assert all(np.isfinite(r["psnr"]) and 0 <= r["accuracy"] <= 1 for r in rows)
-    script.main(["--profile", "smoke", "--out", str(out_b), "--seed", "3"])
-    assert (out_a / "metrics.csv").read_text() == (out_b / "metrics.csv").read_text()
