@@ -34,8 +34,12 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Absolute names of the sem_sionna modules ``path`` imports (lazy ones included)."""
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """Names of the sem_sionna modules ``path`` imports (lazy ones included).
+
+    ``from pkg import name`` imports the submodule ``pkg.name`` when that is a module,
+    else (a name defined in ``pkg``) the package ``pkg`` itself.
+    """
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
@@ -48,9 +52,9 @@ def _imports(path: Path) -> set[str]:
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
-            found.add(module)
-            # `from sem_sionna import phy` and `from . import io` import submodules
-            found.update(f"{module}.{a.name}" for a in node.names)
+            for a in node.names:
+                sub = f"{module}.{a.name}"
+                found.add(sub if sub in modules else module)
     return {m for m in found if m.split(".")[0] == "sem_sionna"}
 
 
@@ -59,7 +63,7 @@ def _graph() -> dict[str, set[str]]:
     graph = {}
     for module, path in modules.items():
         deps = set()
-        for target in _imports(path):
+        for target in _imports(path, set(modules)):
             # keep the longest prefix that is a module of the package
             parts = target.split(".")
             while parts and ".".join(parts) not in modules:
