@@ -85,6 +85,30 @@ class CodecChain(keras.layers.Layer):
     def run(self, images, snr_db):
         raise NotImplementedError
 
+    # -- sweep protocol (sem_sionna.sweep.protocol) ----------------------------------
+    def encode(self, images):
+        """Once per image batch; chains without a reusable source part keep the images."""
+        images = np.asarray(images, np.float32)
+        if images.ndim != 4 or images.shape[-1] != 3:
+            raise ValueError(f"`images` must have shape [batch, H, W, 3], got {images.shape}")
+        return images
+
+    def reconstruct(self, state, snr_db, channel=None):
+        """Per SNR: ``(x_hat, info)`` as NumPy (here :meth:`run` on the kept images)."""
+        self._check_channel(channel)
+        return self.run(state, snr_db)
+
+    @property
+    def channel_name(self) -> str:
+        """``"awgn"``, ``"rayleigh"`` or the ``MIMOChannel``'s model (e.g. ``"cdl-a"``)."""
+        channel = getattr(self, "channel", "awgn")
+        return channel if isinstance(channel, str) else channel.model
+
+    def _check_channel(self, channel) -> None:
+        if channel is not None and channel != self.channel_name:
+            raise ValueError(f"`channel` {channel!r} does not match this chain's channel "
+                             f"{self.channel_name!r}; build one chain per channel")
+
     def _info_arrays(self, info: dict, images) -> list:
         """Per-image info arrays in ``info_spec`` order (override to derive entries)."""
         return [info[key] for key, _ in self.info_spec]

@@ -107,6 +107,12 @@ class DigitalLink(CodecChain):
                 "quality": np.array([-1 if q is None else q for _, q in encoded], np.int32),
                 "shape": images.shape[1:]}
 
+    def reconstruct(self, state: dict, snr_db, channel=None):
+        """The sweep protocol (:mod:`sem_sionna.sweep.protocol`): transmit the bits of
+        :meth:`encode` at ``snr_db`` and decode: ``(x_hat [b,H,W,3], info)`` as NumPy."""
+        self._check_channel(channel)
+        return self.decode(state, *self.transmit(state["bits"], snr_db))
+
     def transmit(self, bits, snr_db):
         """Run the coded link: ``(bits_hat [b, payload_bits], crc_ok [b])`` as NumPy."""
         bits = tf.convert_to_tensor(bits, tf.float32)
@@ -148,8 +154,7 @@ class DigitalLink(CodecChain):
 
     def run(self, images, snr_db):
         """Encode, transmit and decode a batch in NumPy: ``(x_hat, info)``."""
-        encoded = self.encode(images)
-        return self.decode(encoded, *self.transmit(encoded["bits"], snr_db))
+        return self.reconstruct(self.encode(images), snr_db)
 
     def get_config(self):
         return {**super().get_config(), "num_channel_uses": self.num_channel_uses,

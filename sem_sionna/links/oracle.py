@@ -125,9 +125,9 @@ class DigitalOracle(CodecChain):
     Example
     -------
     >>> oracle = DigitalOracle("hevc", 256, seed=1)
-    >>> encoded = oracle.encode(images)                    # once per group
+    >>> state = oracle.encode(images)                      # once per group
     >>> for snr_db in (0.0, 5.0, 10.0):
-    ...     x_hat, info = oracle.evaluate(encoded, images, snr_db)
+    ...     x_hat, info = oracle.reconstruct(state, snr_db)
     ...     print(snr_db, info["mcs"], info["mcs_metric"][info["mcs"]])
     """
 
@@ -196,20 +196,30 @@ class DigitalOracle(CodecChain):
 
     # -- sweep API ----------------------------------------------------------------
     def encode(self, images) -> dict:
-        """Source-encode a batch once per MCS (budgets differ): ``{(coderate, m): encoded}``.
+        """Source-encode a batch once per MCS (budgets differ).
 
-        Each value is :meth:`DigitalLink.encode`'s dict (``bits``, ``payloads``,
-        ``quality``, ``shape``).
+        Output
+        ------
+        state : dict -- ``images`` (the originals, the genie's reference) and ``mcs``:
+            ``{(coderate, m): DigitalLink.encode(images)}`` (``bits``, ``payloads``,
+            ``quality``, ``shape`` each).
         """
-        return {mcs: link.encode(images) for mcs, link in zip(self.mcs, self.links)}
+        images = np.asarray(images, np.float32)
+        return {"images": images,
+                "mcs": {mcs: link.encode(images) for mcs, link in zip(self.mcs, self.links)}}
 
-    def evaluate(self, encoded: dict, images, snr_db, metric: str | None = None):
-        """Transmit every MCS at ``snr_db`` and keep the best: ``(x_hat, info)`` as NumPy.
+    def reconstruct(self, state: dict, snr_db, channel=None):
+        """The sweep protocol (:mod:`sem_sionna.sweep.protocol`): :meth:`evaluate`."""
+        self._check_channel(channel)
+        return self.evaluate(state, snr_db)
+
+    def evaluate(self, state: dict, snr_db, metric: str | None = None):
+        """Transmit the MCS chosen for ``snr_db`` (the genie: every MCS, keeping the best):
+        ``(x_hat, info)`` as NumPy.
 
         Input
         -----
-        encoded : dict -- from :meth:`encode` on the same ``images``.
-        images : [batch, H, W, 3], float32 -- the originals (the genie's reference).
+        state : dict -- from :meth:`encode`.
         snr_db : scalar, float -- SNR in dB.
         metric : "psnr", "ms_ssim" or None -- what to maximise (None: ``self.metric``).
 
@@ -226,10 +236,12 @@ class DigitalOracle(CodecChain):
         if np.ndim(snr_db) != 0:
             raise ValueError(f"`snr_db` must be a scalar (the oracle picks per SNR), "
                              f"got shape {np.shape(snr_db)}")
-        images = np.asarray(images, np.float32)
+        if not isinstance(state, dict) or "mcs" not in state or "images" not in state:
+            raise ValueError("`state` must be what oracle.encode(images) returns")
+        encoded, images = state["mcs"], state["images"]
         missing = [mcs for mcs in self.mcs if mcs not in encoded]
         if missing:
-            raise ValueError(f"`encoded` lacks the MCS {missing}; pass oracle.encode(images)")
+            raise ValueError(f"`state` lacks the MCS {missing}; pass oracle.encode(images)")
         candidates = self.mcs
         if self.select == "validation":
             key = float(snr_db)
@@ -259,7 +271,7 @@ class DigitalOracle(CodecChain):
         if not grid:
             raise ValueError("`snr_db_grid` must hold at least one SNR")
         val_images = np.asarray(val_images, np.float32)
-        encoded = self.encode(val_images)
+        encoded = self.encode(val_images)["mcs"]
         for snr_db in grid:
             _, info = self._evaluate(encoded, val_images, snr_db, metric, self.mcs)
             self.selection[snr_db] = info["mcs"]
@@ -278,7 +290,7 @@ class DigitalOracle(CodecChain):
             if not any(enc["payloads"]):  # nothing fits: not transmitted, not eligible
                 scores[mcs], fail_rates[mcs] = float("nan"), 1.0
                 continue
-            x_hat, info = link.decode(enc, *link.transmit(enc["bits"], snr_db))
+            x_hat, info = link.reconstruct(enc, snr_db)
             scores[mcs] = float(np.mean(score_fn(images, x_hat)))
             fail_rates[mcs] = float(1.0 - np.mean(info["decoded"]))
             outputs[mcs] = (x_hat, info)
@@ -308,7 +320,7 @@ class DigitalOracle(CodecChain):
         snr = np.unique(np.asarray(snr_db, np.float64))
         if snr.size != 1:
             raise ValueError(f"`snr_db` must be one value for the batch, got {snr_db!r}")
-        return self.evaluate(self.encode(images), images, float(snr[0]), metric)
+        return self.evaluate(self.encode(images), float(snr[0]), metric)
 
     # -- Keras API ----------------------------------------------------------------
     def _info_arrays(self, info: dict, images) -> list:

@@ -14,7 +14,8 @@ from .cli import PROFILES, parse_args, parse_shard
 from .merge import merge, merge_main
 from .record import RunRecord
 from .runner import SweepRunner, grid, point_key, with_ci95
-from .schemes import DigitalScheme, ImageSweep, LearnedScheme, reconstruct_examples
+from .protocol import SweepLink
+from .schemes import ImageSweep, reconstruct_examples
 
 __all__ = [
     "PROFILES",
@@ -24,9 +25,8 @@ __all__ = [
     "merge_main",
     "RunRecord",
     "SweepRunner",
-    "DigitalScheme",
     "ImageSweep",
-    "LearnedScheme",
+    "SweepLink",
     "reconstruct_examples",
     "grid",
     "point_key",

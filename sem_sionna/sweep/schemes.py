@@ -1,12 +1,7 @@
-"""Adapters that turn image links into the ``prepare``/``evaluate`` pair of a sweep.
+"""The ``prepare``/``evaluate`` pair of a sweep over image links.
 
-A *scheme* encodes an image batch once per (channel, CBR) group and reconstructs it
-per SNR. Learned links (:mod:`sem_sionna.links.split`, ...) and digital chains
-(:class:`~sem_sionna.links.DigitalLink`, :class:`~sem_sionna.links.DigitalOracle`,
-:class:`~sem_sionna.links.CapacityBound`) all fit behind the same two methods::
-
-    scheme.prepare(images, channel) -> state
-    scheme.evaluate(state, images, snr_db, channel) -> (x_hat, info)
+Every link implements :class:`~sem_sionna.sweep.protocol.SweepLink`: it encodes the
+images once per (scheme, CBR, channel) group and reconstructs them per SNR.
 
 :class:`ImageSweep` computes per-image PSNR, MS-SSIM, decode failures and optional task
 metrics from the reconstructions (the runner reports their means with 95 % CIs), and detects non-finite reconstructions
@@ -20,45 +15,7 @@ import numpy as np
 
 from sem_sionna.utils.errors import NumericalError
 
-__all__ = ["LearnedScheme", "DigitalScheme", "ImageSweep", "reconstruct_examples"]
-
-
-class LearnedScheme:
-    """A learned link with ``encode(images)`` and ``reconstruct(state, snr_db, channel)``."""
-
-    def __init__(self, link):
-        self.link = link
-
-    def prepare(self, images, channel):
-        return self.link.encode(images)
-
-    def evaluate(self, state, images, snr_db, channel):
-        return self.link.reconstruct(state, snr_db, channel)
-
-
-class DigitalScheme:
-    """Digital chains per channel: ``{channel: DigitalLink | DigitalOracle | CapacityBound}``."""
-
-    def __init__(self, links: Mapping[str, Any]):
-        self.links = dict(links)
-
-    def _link(self, channel):
-        if channel not in self.links:
-            raise ValueError(f"no digital link for channel {channel!r}; have "
-                             f"{sorted(self.links)}")
-        return self.links[channel]
-
-    def prepare(self, images, channel):
-        link = self._link(channel)
-        return link.encode(images) if hasattr(link, "encode") else None
-
-    def evaluate(self, state, images, snr_db, channel):
-        link = self._link(channel)
-        if hasattr(link, "transmit"):  # DigitalLink
-            return link.decode(state, *link.transmit(state["bits"], snr_db))
-        if hasattr(link, "evaluate"):  # DigitalOracle
-            return link.evaluate(state, images, snr_db)
-        return link.run(images, snr_db)  # CapacityBound
+__all__ = ["ImageSweep", "reconstruct_examples"]
 
 
 class ImageSweep:
@@ -66,7 +23,9 @@ class ImageSweep:
 
     Parameters
     ----------
-    schemes : dict ``{(scheme name, cbr): scheme}`` -- objects with ``prepare``/``evaluate``.
+    schemes : dict ``{(scheme name, cbr, channel): link}`` -- links implementing
+        :class:`~sem_sionna.sweep.protocol.SweepLink` (a learned link may appear under
+        several channels).
     images : [n, H, W, 3] float32 in [0, 1] -- the test images, the same for every scheme.
     task_metrics : dict ``{column: fn(images, x_hat)}`` -- e.g. accuracy of a frozen
         classifier on the reconstructions; ``fn`` returns per-image values ``[n]`` (the
@@ -84,27 +43,23 @@ class ImageSweep:
         self.on_result = on_result
 
     def seeded_layers(self) -> list:
-        """Every link of every scheme, to reset their noise generators per point
+        """Every link, to reset their noise generators per point
         (``SweepRunner.run(..., reseed=sweep.seeded_layers())``)."""
-        layers = []
-        for scheme in self.schemes.values():
-            layers.extend([scheme.link] if hasattr(scheme, "link") else scheme.links.values())
-        return layers
+        return list({id(link): link for link in self.schemes.values()}.values())
 
-    def _scheme(self, point):
-        key = (point["scheme"], point["cbr"])
+    def _link(self, point):
+        key = (point["scheme"], point["cbr"], point["channel"])
         if key not in self.schemes:
-            raise KeyError(f"no scheme {key!r}")
+            raise KeyError(f"no link for (scheme, cbr, channel) {key!r}")
         return self.schemes[key]
 
     def prepare(self, group):
-        return self._scheme(group).prepare(self.images, group["channel"])
+        return self._link(group).encode(self.images)
 
     def evaluate(self, point, state) -> dict:
         from sem_sionna.metrics import ms_ssim, psnr  # TensorFlow only when evaluating
 
-        x_hat, info = self._scheme(point).evaluate(state, self.images, point["snr_db"],
-                                                   point["channel"])
+        x_hat, info = self._link(point).reconstruct(state, point["snr_db"], point["channel"])
         x_hat = np.asarray(x_hat, np.float32)
         if not np.all(np.isfinite(x_hat)):
             raise NumericalError(f"non-finite reconstruction for scheme {point['scheme']} at "
@@ -126,13 +81,13 @@ class ImageSweep:
         return metrics
 
 
-def reconstruct_examples(schemes: Mapping[str, Any], images, snr_db: float,
+def reconstruct_examples(links: Mapping[str, Any], images, snr_db: float,
                          channel: str) -> dict[str, np.ndarray]:
-    """Reconstructions of a few images by each scheme at one SNR and channel.
+    """Reconstructions of a few images by each link at one SNR and channel.
 
     Input
     -----
-    schemes : dict ``{label: scheme}`` -- objects with ``prepare``/``evaluate``.
+    links : dict ``{label: link}`` -- :class:`~sem_sionna.sweep.protocol.SweepLink`\ s.
     images : [n, H, W, 3] float32 in [0, 1].
 
     Output
@@ -141,7 +96,7 @@ def reconstruct_examples(schemes: Mapping[str, Any], images, snr_db: float,
     """
     images = np.asarray(images, np.float32)
     out = {}
-    for label, scheme in schemes.items():
-        x_hat, _ = scheme.evaluate(scheme.prepare(images, channel), images, snr_db, channel)
+    for label, link in links.items():
+        x_hat, _ = link.reconstruct(link.encode(images), snr_db, channel)
         out[label] = np.clip(np.asarray(x_hat, np.float32), 0.0, 1.0)
     return out

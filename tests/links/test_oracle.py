@@ -52,14 +52,14 @@ def test_choice_matches_separate_links_and_is_the_best(images):
 
 def test_high_snr_picks_high_rate_low_snr_picks_robust(images, oracle):
     encoded = oracle.encode(images)
-    assert oracle.evaluate(encoded, images, 30.0)[1]["mcs"] == (0.75, 4)
-    _, low = oracle.evaluate(encoded, images, 3.0)
+    assert oracle.evaluate(encoded, 30.0)[1]["mcs"] == (0.75, 4)
+    _, low = oracle.evaluate(encoded, 3.0)
     assert low["mcs"] == (0.5, 2)
     assert low["mcs_fail_rate"][(0.5, 4)] == 1.0 and low["fail_rate"] < 1.0
 
 
 def test_ms_ssim_metric(images, oracle):
-    _, info = oracle.evaluate(oracle.encode(images), images, 30.0, metric="ms_ssim")
+    _, info = oracle.evaluate(oracle.encode(images), 30.0, metric="ms_ssim")
     assert all(0.0 <= v <= 1.0 for v in info["mcs_metric"].values())
     assert info["mcs"] == max(info["mcs_metric"], key=info["mcs_metric"].get)
 
@@ -119,7 +119,7 @@ def test_bad_arguments(images, oracle):
     with pytest.raises(ValueError, match="num_streams"):
         DigitalOracle("hevc", K, mcs=MCS, select="genie", channel=MIMOChannel(2, 2), num_streams=3)
     with pytest.raises(ValueError, match="snr_db"):
-        oracle.evaluate(oracle.encode(images), images, np.array([1.0, 2.0, 3.0, 4.0]))
+        oracle.evaluate(oracle.encode(images), np.array([1.0, 2.0, 3.0, 4.0]))
 
 
 def test_validation_selection_is_fixed_before_test_images(images):
@@ -135,16 +135,16 @@ def test_validation_selection_is_fixed_before_test_images(images):
     before = dict(oracle.selection)
     encoded = oracle.encode(images)
     for snr_db in (3.0, 30.0):
-        _, info = oracle.evaluate(encoded, images, snr_db)
+        _, info = oracle.evaluate(encoded, snr_db)
         assert info["mcs"] == chosen[snr_db]
         assert (info["coderate"], info["num_bits_per_symbol"]) == chosen[snr_db]
         assert set(k for k, v in info["mcs_metric"].items()) == {chosen[snr_db]}
     # evaluating (or a genie run) on the test images leaves the choice unchanged
     genie = DigitalOracle("hevc", K, mcs=MCS, select="genie", seed=3, jit_compile=False)
-    genie.evaluate(genie.encode(images), images, 30.0)
+    genie.evaluate(genie.encode(images), 30.0)
     assert oracle.selection == before
     # the choice depends on the validation set: it equals the genie's choice on it
-    _, info = genie.evaluate(genie.encode(val), val, 30.0)
+    _, info = genie.evaluate(genie.encode(val), 30.0)
     assert info["mcs"] == chosen[30.0]
     with pytest.raises(ValueError, match="select"):
         DigitalOracle("hevc", K, mcs=MCS, select="test")

@@ -1,4 +1,4 @@
-"""ImageSweep / DigitalScheme / LearnedScheme: metrics, failures, NaN detection."""
+"""ImageSweep over SweepLinks: metrics, failures, NaN detection."""
 import numpy as np
 import pytest
 
@@ -14,11 +14,11 @@ class _Noisy:
         self.prepared = 0
         self.nan = nan
 
-    def prepare(self, images, channel):
+    def encode(self, images):
         self.prepared += 1
         return images
 
-    def evaluate(self, state, images, snr_db, channel):
+    def reconstruct(self, state, snr_db, channel=None):
         x_hat = np.clip(state + 10 ** (-snr_db / 20) * 0.1, 0, 1)
         if self.nan:
             x_hat = x_hat * np.nan
@@ -28,7 +28,8 @@ class _Noisy:
 def test_image_sweep_metrics_and_examples():
     images = np.random.default_rng(0).random((2, 32, 32, 3)).astype(np.float32)
     scheme = _Noisy()
-    evaluator = sweep.ImageSweep({("fake", 0.5): scheme}, images,
+    assert isinstance(scheme, sweep.SweepLink)
+    evaluator = sweep.ImageSweep({("fake", 0.5, "awgn"): scheme}, images,
                                  task_metrics={"accuracy": lambda x, x_hat: 0.75})
     state = evaluator.prepare({"scheme": "fake", "cbr": 0.5, "channel": "awgn"})
     low = evaluator.evaluate({"scheme": "fake", "cbr": 0.5, "channel": "awgn", "snr_db": 0.0},
@@ -45,20 +46,20 @@ def test_image_sweep_metrics_and_examples():
 
 def test_non_finite_reconstruction_is_a_numerical_error():
     images = np.zeros((2, 8, 8, 3), np.float32)
-    evaluator = sweep.ImageSweep({("bad", 1.0): _Noisy(nan=True)}, images)
+    evaluator = sweep.ImageSweep({("bad", 1.0, "awgn"): _Noisy(nan=True)}, images)
     point = {"scheme": "bad", "cbr": 1.0, "channel": "awgn", "snr_db": 3.0}
     with pytest.raises(utils.NumericalError, match="bad.*3.0"):
         evaluator.evaluate(point, evaluator.prepare(point))
 
 
-def test_digital_scheme_runs_the_digital_link():
+def test_digital_link_implements_the_sweep_protocol():
     images = embedded_patches(size=32, split="test", n=2, seed=0)  # noise would not fit
-    scheme = sweep.DigitalScheme({"awgn": DigitalLink("hevc", 256, 4, 0.5)})
-    state = scheme.prepare(images, "awgn")
-    x_hat, info = scheme.evaluate(state, images, 30.0, "awgn")
+    link = DigitalLink("hevc", 256, 4, 0.5)
+    assert isinstance(link, sweep.SweepLink)
+    x_hat, info = link.reconstruct(link.encode(images), 30.0, "awgn")
     assert x_hat.shape == images.shape and info["decoded"].all()
     with pytest.raises(ValueError, match="rayleigh"):
-        scheme.prepare(images, "rayleigh")
+        link.reconstruct(link.encode(images), 30.0, "rayleigh")
 
 
 def test_runner_writes_means_cis_and_per_image_samples(tmp_path):
@@ -71,12 +72,12 @@ def test_runner_writes_means_cis_and_per_image_samples(tmp_path):
     images = np.random.default_rng(1).random((6, 32, 32, 3)).astype(np.float32)
 
     class _PerImageNoise(_Noisy):
-        def evaluate(self, state, images, snr_db, channel):
-            scale = np.linspace(0.02, 0.2, len(images))[:, None, None, None]
+        def reconstruct(self, state, snr_db, channel=None):
+            scale = np.linspace(0.02, 0.2, len(state))[:, None, None, None]
             return np.clip(state + scale * 10 ** (-snr_db / 20), 0, 1), {
-                "decoded": np.arange(len(images)) % 2 == 0}
+                "decoded": np.arange(len(state)) % 2 == 0}
 
-    evaluator = sweep.ImageSweep({("fake", 0.5): _PerImageNoise()}, images)
+    evaluator = sweep.ImageSweep({("fake", 0.5, "awgn"): _PerImageNoise()}, images)
     columns = sweep.with_ci95(["scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim",
                                "fail_rate", "n_images"], ["psnr", "ms_ssim", "fail_rate"])
     assert columns[4:7] == ["psnr", "psnr_ci95", "ms_ssim"]
