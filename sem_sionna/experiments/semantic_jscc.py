@@ -228,7 +228,7 @@ def compute_weights(config: SemanticWeighting, classifier, images) -> tuple[list
     return importance, w_sd, uniform_weights(w_sd, config.r)
 
 
-def train_rate_point(config: Config, bpp: float, data_: Data, classifier,
+def train_rate_point(config: Config, bpp: float, scenes: Data, classifier,
                      losses: Mapping[str, Any], store: WeightStore, seed: int,
                      record: RunRecord) -> RatePoint:
     """Channel uses of the rate point, the training BSC's ``pb_max``, and every JSCC scheme."""
@@ -239,7 +239,8 @@ def train_rate_point(config: Config, bpp: float, data_: Data, classifier,
                            seed=seed)
     with record.stage("train"):
         codecs, history = train_sdjscc_schemes(
-            store, data_.x_train, classifier, losses, config.jscc,
+            store, scenes.x_train, classifier, losses, config.jscc,
+            # rounded: the store hashes pb_max, whose last digits are Monte Carlo noise
             latent_channels=bits // (config.image_size // 4) ** 2, pb_max=round(pb_max, 4),
             seed=seed)
     return RatePoint(ncu, pb_max, codecs, history)
@@ -318,7 +319,7 @@ class SchemeEvaluator:
                 "n_images": int(len(self.images)), "fail_rate": fail, "ber": ber}
 
 
-def evaluate_schemes(config: Config, args: argparse.Namespace, data_: Data, classifier,
+def evaluate_schemes(config: Config, args: argparse.Namespace, scenes: Data, classifier,
                      rates: Mapping[float, RatePoint], record: RunRecord
                      ) -> tuple[list[dict], dict]:
     """Accuracy, PSNR and MS-SSIM of every scheme over rates, channels and SNRs.
@@ -331,10 +332,10 @@ def evaluate_schemes(config: Config, args: argparse.Namespace, data_: Data, clas
     rows : list of dict -- the CSV rows.
     examples : dict ``{(scheme, snr_db): [count, H, W, 3]}`` (first channel and rate).
     """
-    evaluator = SchemeEvaluator(data_.x_test, data_.y_test, classifier, rates, config.codecs,
-                                config.channels, fallback=data.mean_image(data_.x_train),
+    evaluator = SchemeEvaluator(scenes.x_test, scenes.y_test, classifier, rates, config.codecs,
+                                config.channels, fallback=data.mean_image(scenes.x_train),
                                 seed=args.seed, example_snr_db=config.example_snr_db)
-    n_values = int(np.prod(data_.x_test.shape[1:]))
+    n_values = int(np.prod(scenes.x_test.shape[1:]))
     points = []
     for bpp, rate in rates.items():
         points += grid(scheme=list(rate.codecs) + list(config.codecs),
@@ -470,23 +471,23 @@ def run(config: Config, args: argparse.Namespace) -> None:
     """The S2 study: data, classifier, GSW, JSCC training per rate, sweep, figures."""
     with RunRecord(args.out, NAME, args, config) as record:
         with record.stage("data"):
-            data_ = load_data(config, args.seed)
+            scenes = load_data(config, args.seed)
         store = WeightStore(args.out / "ckpt", retrain=args.retrain)
         with record.stage("classifier"):
-            classifier, clf_hist = pretrain_classifier(store, data_.x_train, data_.y_train,
+            classifier, clf_hist = pretrain_classifier(store, scenes.x_train, scenes.y_train,
                                                        config.classifier, args.seed)
-            clean_acc = classifier_accuracy(classifier, data_.x_test, data_.y_test)
+            clean_acc = classifier_accuracy(classifier, scenes.x_test, scenes.y_test)
         with record.stage("gsw"):
             importance, w_sd, w_uniform = compute_weights(config.gsw, classifier,
-                                                          data_.x_train)
+                                                          scenes.x_train)
         losses = {"deep_jscc": None, "sd_jscc_wo_gsw": w_uniform, "sd_jscc": w_sd}
-        rates = {bpp: train_rate_point(config, bpp, data_, classifier, losses, store,
+        rates = {bpp: train_rate_point(config, bpp, scenes, classifier, losses, store,
                                        args.seed, record) for bpp in config.bpp}
         with record.stage("sweep"):
-            rows, examples = evaluate_schemes(config, args, data_, classifier, rates, record)
+            rows, examples = evaluate_schemes(config, args, scenes, classifier, rates, record)
         with record.stage("plots"):
             plot_figures(config, args.out, rows, examples, clean_acc, w_sd, classifier,
-                         data_.x_test)
+                         scenes.x_test)
         record.set("clean_accuracy", clean_acc)
         record.set("num_channel_uses", _by_rate({b: r.num_channel_uses
                                                  for b, r in rates.items()}))
