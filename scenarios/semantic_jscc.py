@@ -7,9 +7,6 @@ GSW) or with the pixel loss only (deep JSCC). Every scheme sends each image as o
 5G LDPC (rate 3/4) + 16-QAM transport block over AWGN or Rayleigh block fading
 (perfect CSI), the codecs (JPEG, WebP, JPEG2000, BPG) within the same payload.
 Outputs: accuracy / PSNR / MS-SSIM vs SNR per scheme, the semantic weights.
-
-    python scenarios/semantic_jscc.py [--profile smoke|quick|paper] [--out DIR] [--seed N]
-                                      [--resume] [--retrain] [--shard i/n] [--devices LIST]
 """
 from __future__ import annotations
 
