@@ -19,6 +19,7 @@ LDPC decoding. The gradient crosses the quantiser straight through.
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -37,7 +38,77 @@ from sem_sionna.utils.seeding import derive_seed, set_global_seed
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.store import WeightStore
 
-__all__ = ["jscc_codec", "train_jscc", "train_sdjscc_schemes", "pretrain_classifier"]
+__all__ = ["ClassifierTraining", "JSCCTraining", "jscc_codec", "train_jscc",
+           "train_sdjscc_schemes", "pretrain_classifier"]
+
+
+def _check_lr(value, name: str) -> None:
+    if not float(value) > 0:
+        raise ValueError(f"`{name}` must be > 0, got {value!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClassifierTraining:
+    """Task network and its training (step 1 of Algorithm 1).
+
+    Fields
+    ------
+    num_classes : int -- scene classes ``C`` (>= 2).
+    width : int -- channels of the first :class:`SceneClassifier` stage (doubled per stage).
+    depth : int -- classifier stages.
+    epochs : int -- training epochs.
+    batch_size : int -- images per step.
+    lr : float -- Adam learning rate.
+    """
+
+    num_classes: int
+    width: int
+    depth: int
+    epochs: int
+    batch_size: int
+    lr: float
+
+    def __post_init__(self):
+        check_positive_int(self.num_classes, "num_classes", minimum=2)
+        for name in ("width", "depth", "epochs", "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        _check_lr(self.lr, "lr")
+
+
+@dataclasses.dataclass(frozen=True)
+class JSCCTraining:
+    """Binary JSCC codec and its two-stage training (Sec. IV-B).
+
+    Fields
+    ------
+    filters : int -- convolution channels of :class:`SDJSCCEncoder` / :class:`SDJSCCDecoder`.
+    num_res_blocks : int -- residual blocks per resolution.
+    pretrain_epochs : int -- stage 1 epochs (pixel loss).
+    finetune_epochs : int -- stage 2 epochs per scheme.
+    batch_size : int -- images per step.
+    lr : float -- stage 1 Adam learning rate.
+    finetune_lr : float -- stage 2 Adam learning rate.
+    pixel_weight : float -- weight of the pixel MSE next to the semantic loss in stage 2
+        (>= 0; the pixel-only schemes use 1).
+    """
+
+    filters: int
+    num_res_blocks: int
+    pretrain_epochs: int
+    finetune_epochs: int
+    batch_size: int
+    lr: float
+    finetune_lr: float
+    pixel_weight: float = 1.0
+
+    def __post_init__(self):
+        for name in ("filters", "num_res_blocks", "pretrain_epochs", "finetune_epochs",
+                     "batch_size"):
+            check_positive_int(getattr(self, name), name)
+        _check_lr(self.lr, "lr")
+        _check_lr(self.finetune_lr, "finetune_lr")
+        if not float(self.pixel_weight) >= 0:
+            raise ValueError(f"`pixel_weight` must be >= 0, got {self.pixel_weight!r}")
 
 
 def jscc_codec(image_size: int, latent_channels: int, filters: int = 64,
@@ -150,25 +221,26 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
 
 
 def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping[str, object],
-                         config: Mapping[str, object], seed: int = 0
-                         ) -> tuple[dict[str, keras.Model], dict[str, dict]]:
+                         training: JSCCTraining, latent_channels: int, pb_max: float,
+                         seed: int = 0) -> tuple[dict[str, keras.Model], dict[str, dict]]:
     """Two-stage training of every JSCC scheme, through a :class:`WeightStore`.
 
-    Stage 1 (``"jscc_pretrain"``): pixel loss, ``config["pretrain_epochs"]`` epochs.
+    Stage 1 (``"jscc_pretrain"``): pixel loss, ``training.pretrain_epochs`` epochs.
     Stage 2: for each ``name, weights`` in ``losses``, a copy of the stage-1 codec is
-    fine-tuned ``config["finetune_epochs"]`` epochs with :func:`train_jscc` (``weights``
+    fine-tuned ``training.finetune_epochs`` epochs with :func:`train_jscc` (``weights``
     None: pixel loss only; otherwise the semantic weights per classifier stage).
 
     Parameters
     ----------
-    store : WeightStore -- trained codecs are loaded when their configuration matches.
+    store : WeightStore -- trained codecs are loaded when their configuration (``training``,
+        the image size, ``latent_channels``, ``pb_max``, ``seed`` and the scheme's weights)
+        matches.
     images : [N, H, W, 3], float32 -- training images.
     classifier : SceneClassifier -- frozen task network.
     losses : dict ``{scheme: weights or None}``.
-    config : dict -- ``image_size, latent_channels, filters, num_res_blocks,
-        pretrain_epochs, finetune_epochs, batch_size, lr, finetune_lr, pb_max,
-        pixel_weight`` and anything else that identifies the training (e.g. the
-        classifier's configuration, ``tau``, ``r``), hashed by the store.
+    training : JSCCTraining.
+    latent_channels : int -- channels ``c`` of the binary latent ``[H/4, W/4, c]``.
+    pb_max : float -- largest BSC flip probability during training, in [0, 0.5].
     seed : int -- run seed.
 
     Output
@@ -177,20 +249,23 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
     summaries : dict ``{stage: history summary}``.
     """
     images = np.asarray(images, np.float32)
-    cfg = dict(config)
+    latent_channels = check_positive_int(latent_channels, "latent_channels")
+    image_size = int(images.shape[1])
+    shape = {"image_size": image_size, "latent_channels": latent_channels,
+             "filters": training.filters, "num_res_blocks": training.num_res_blocks}
 
     def new_codec():
         # weight initialisation draws from the global generators: seed them so that the
         # initial weights do not depend on what ran before
         set_global_seed(derive_seed(seed, "init", "jscc"))
-        return jscc_codec(cfg["image_size"], cfg["latent_channels"], cfg["filters"],
-                          cfg["num_res_blocks"])
+        return jscc_codec(image_size, latent_channels, training.filters,
+                          training.num_res_blocks)
 
     def fit(codec, name, epochs, lr, weights, pixel_weight):
         def train_fn(work: Path):
             set_global_seed(derive_seed(seed, "train", name))
             enc, _, dec = codec.layers
-            hist = train_jscc(enc, dec, images, epochs, cfg["batch_size"], lr, cfg["pb_max"],
+            hist = train_jscc(enc, dec, images, epochs, training.batch_size, lr, pb_max,
                               classifier=classifier if weights is not None else None,
                               weights=weights, pixel_weight=pixel_weight, name=name,
                               ckpt_dir=work, seed=derive_seed(seed, name))
@@ -199,29 +274,29 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
 
     summaries = {}
     pre = new_codec()
-    pre_cfg = {k: cfg[k] for k in ("image_size", "latent_channels", "filters",
-                                   "num_res_blocks", "pretrain_epochs", "batch_size", "lr",
-                                   "pb_max")}
-    pre_cfg["seed"] = seed
+    pre_cfg = {**shape, "pretrain_epochs": training.pretrain_epochs,
+               "batch_size": training.batch_size, "lr": training.lr, "pb_max": pb_max,
+               "seed": seed}
     _, summaries["jscc_pretrain"] = store.load_or_train(
         "jscc_pretrain", pre_cfg, {"codec": pre},
-        fit(pre, "jscc_pretrain", cfg["pretrain_epochs"], cfg["lr"], None, 1.0))
+        fit(pre, "jscc_pretrain", training.pretrain_epochs, training.lr, None, 1.0))
     out = {}
     for name, weights in losses.items():
         codec = new_codec()
         codec.set_weights(pre.get_weights())
-        stage_cfg = {**cfg, "stage": name, "seed": seed,
+        stage_cfg = {**dataclasses.asdict(training), **shape, "pb_max": pb_max,
+                     "stage": name, "seed": seed,
                      "weights": None if weights is None else
                      [None if w is None else np.asarray(w).round(6).tolist() for w in weights]}
         _, summaries[name] = store.load_or_train(
             name, stage_cfg, {"codec": codec},
-            fit(codec, name, cfg["finetune_epochs"], cfg["finetune_lr"], weights,
-                cfg["pixel_weight"] if weights is not None else 1.0))
+            fit(codec, name, training.finetune_epochs, training.finetune_lr, weights,
+                training.pixel_weight if weights is not None else 1.0))
         out[name] = codec
     return out, summaries
 
 
-def pretrain_classifier(store: WeightStore, images, labels, config: Mapping[str, object],
+def pretrain_classifier(store: WeightStore, images, labels, config: ClassifierTraining,
                         seed: int = 0, val_data=None) -> tuple[SceneClassifier, dict]:
     """Step 1 of Algorithm 1: train (or load) the task network that SD-JSCC then freezes.
 
@@ -229,8 +304,8 @@ def pretrain_classifier(store: WeightStore, images, labels, config: Mapping[str,
     ----------
     store : WeightStore.
     images : [N, H, W, 3] float32, labels : [N] int -- training set.
-    config : dict -- ``num_classes, width, depth, epochs, batch_size, lr`` (hashed with
-        ``seed`` and the image size by the store).
+    config : ClassifierTraining -- hashed with ``seed``, the image shape and ``N`` by the
+        store.
     seed : int.
     val_data : (images, labels) or None -- logged per epoch as ``val_accuracy``.
 
@@ -240,22 +315,20 @@ def pretrain_classifier(store: WeightStore, images, labels, config: Mapping[str,
     summary : dict -- the training history.
     """
     images = np.asarray(images, np.float32)
-    cfg = {k: config[k] for k in ("num_classes", "width", "depth", "epochs", "batch_size",
-                                  "lr")}
     set_global_seed(derive_seed(seed, "init", "classifier"))  # initial weights
-    classifier = SceneClassifier(cfg["num_classes"], cfg["width"], cfg["depth"],
+    classifier = SceneClassifier(config.num_classes, config.width, config.depth,
                                  name="classifier")
     classifier.build((None, *images.shape[1:]))
 
     def train_fn(work: Path):
         set_global_seed(derive_seed(seed, "train", "classifier"))
-        hist = train_classifier(classifier, images, labels, cfg["epochs"], cfg["batch_size"],
-                                cfg["lr"], ckpt_dir=work, seed=derive_seed(seed, "classifier"),
+        hist = train_classifier(classifier, images, labels, config.epochs, config.batch_size,
+                                config.lr, ckpt_dir=work, seed=derive_seed(seed, "classifier"),
                                 val_data=val_data)
         return {k: [float(v) for v in vals] for k, vals in hist.items()}
 
     _, summary = store.load_or_train(
-        "classifier", {**cfg, "seed": seed, "image_shape": list(images.shape[1:]),
-                       "n_train": int(images.shape[0])},
+        "classifier", {**dataclasses.asdict(config), "seed": seed,
+                       "image_shape": list(images.shape[1:]), "n_train": int(images.shape[0])},
         {"classifier": classifier}, train_fn)
     return classifier, summary

@@ -6,8 +6,8 @@ from sem_sionna.data import scenes
 from sem_sionna.nets.classifier import SceneClassifier
 from sem_sionna.nets.sdjscc import SDJSCCDecoder, SDJSCCEncoder, uniform_weights
 from sem_sionna.train import WeightStore
-from sem_sionna.train.sdjscc import (jscc_codec, pretrain_classifier, train_jscc,
-                                     train_sdjscc_schemes)
+from sem_sionna.train.sdjscc import (ClassifierTraining, JSCCTraining, jscc_codec,
+                                     pretrain_classifier, train_jscc, train_sdjscc_schemes)
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +62,19 @@ def test_weights_must_match_classifier_stages(images):
 def test_schemes_train_once_then_load(images, tmp_path):
     x, y = images
     store = WeightStore(tmp_path)
-    clf_cfg = dict(num_classes=3, width=4, depth=2, epochs=1, batch_size=16, lr=1e-3)
+    clf_cfg = ClassifierTraining(num_classes=3, width=4, depth=2, epochs=1, batch_size=16,
+                                 lr=1e-3)
     clf, hist = pretrain_classifier(store, x, y, clf_cfg, seed=0)
     assert len(hist["loss"]) == 1
-    cfg = dict(image_size=16, latent_channels=2, filters=4, num_res_blocks=1,
-               pretrain_epochs=1, finetune_epochs=1, batch_size=16, lr=1e-3,
-               finetune_lr=1e-3, pb_max=0.1, pixel_weight=1.0)
+    training = JSCCTraining(filters=4, num_res_blocks=1, pretrain_epochs=1, finetune_epochs=1,
+                            batch_size=16, lr=1e-3, finetune_lr=1e-3, pixel_weight=1.0)
     losses = {"deep_jscc": None, "uniform": uniform_weights([None, 8], 1.0)}
-    codecs, summaries = train_sdjscc_schemes(store, x, clf, losses, cfg, seed=0)
+    kwargs = dict(latent_channels=2, pb_max=0.1, seed=0)
+    codecs, summaries = train_sdjscc_schemes(store, x, clf, losses, training, **kwargs)
     assert set(summaries) == {"jscc_pretrain", "deep_jscc", "uniform"}
     assert "semantic" in summaries["uniform"] and "semantic" not in summaries["deep_jscc"]
     out = {k: np.asarray(c(x[:4])) for k, c in codecs.items()}
-    again, _ = train_sdjscc_schemes(store, x, clf, losses, cfg, seed=0)  # loads
+    again, _ = train_sdjscc_schemes(store, x, clf, losses, training, **kwargs)  # loads
     for k, c in again.items():
         np.testing.assert_allclose(np.asarray(c(x[:4])), out[k], atol=1e-6)
     assert len(list(tmp_path.glob("*/done.json"))) == 4
@@ -84,3 +85,20 @@ def test_jscc_codec_layers():
     enc, quant, dec = codec.layers
     assert isinstance(enc, SDJSCCEncoder) and isinstance(dec, SDJSCCDecoder)
     assert codec.output_shape == (None, 16, 16, 3)
+
+
+@pytest.mark.parametrize("kind, kwargs, name", [
+    (ClassifierTraining, dict(num_classes=1), "num_classes"),
+    (ClassifierTraining, dict(epochs=0), "epochs"),
+    (ClassifierTraining, dict(lr=0.0), "lr"),
+    (JSCCTraining, dict(batch_size=0), "batch_size"),
+    (JSCCTraining, dict(finetune_lr=-1e-3), "finetune_lr"),
+    (JSCCTraining, dict(pixel_weight=-1.0), "pixel_weight"),
+])
+def test_training_configs_reject_bad_fields(kind, kwargs, name):
+    valid = {ClassifierTraining: dict(num_classes=3, width=4, depth=2, epochs=1,
+                                      batch_size=16, lr=1e-3),
+             JSCCTraining: dict(filters=4, num_res_blocks=1, pretrain_epochs=1,
+                                finetune_epochs=1, batch_size=16, lr=1e-3, finetune_lr=1e-3)}
+    with pytest.raises(ValueError, match=name):
+        kind(**{**valid[kind], **kwargs})
