@@ -93,7 +93,20 @@ _MAX_SIDE = 4096  # bounds the work a corrupt header can cause at the receiver
 _CB_SIZE = 8      # bpgenc pads the picture to a multiple of its minimum CB size
 _NAL_IDR_W_RADL = 19
 _LOG2_CTB = 6     # x265 preset veryslow: 64x64 CTBs
-_X265_PARAMS = "rskip=0"  # recursion skip came after bpgenc's x265 (1.x); off as there
+# bpgenc's x265 is a development snapshot between 1.8 and 1.9 (X265_BUILD 75, Sept.
+# 2015; libbpg 0.9.8's x265/source; `bpgenc -v` prints its options, and its
+# x265_param2string has limit-refs and qg-size but not limit-modes). Its parameter
+# set after preset veryslow, tune ssim, x265_glue.c and constant-QP configure()
+# equals x265 4.2's for an intra picture except where set here (checked against
+# 4.2's own "options:" list, which `info=1` puts into an SEI; neither encoder's SEI
+# reaches the file: bpgenc sets bEmitInfoSEI = 0 and keeps only PPS + slice, as we do):
+_X265_PARAMS = ":".join((
+    "rskip=0",      # x265 1.8 default: no recursion skip (the option came in 2.0, on by default)
+    "max-merge=4",  # x265 1.8 default (veryslow; 4.2: 5); P/B slices only, no effect here
+))
+#: RD lambda2 table, passed as --lambda-file: x265 1.8 default (x265 2.4 replaced
+#: 0.85 lambda^2 by 0.038 exp(0.234 QP), 17-25 % lower, which spends more bits)
+_X265_LAMBDA2 = _x265.LAMBDA2_TAB_X265_1_8
 _LOG2_MAX_POC_LSB = 8
 _SLICE_TYPE_I = 2
 
@@ -554,7 +567,7 @@ class BPGCodec(ImageCodec):
         frame = _x265.planes_to_frame(_rgb_to_planes(padded, chroma_idc),
                                       _x265.PIX_FMT[chroma_idc])
         nals = split_annexb(_x265.x265_encode(frame, quality, _X265_PRESET, _X265_TUNE,
-                                                    _X265_PARAMS))
+                                              _X265_PARAMS, _X265_LAMBDA2))
         types = [nal_unit_type(nal) for nal in nals]
         if (types[:3] != [_x265.NAL_VPS, _x265.NAL_SPS, _x265.NAL_PPS] or len(nals) != 4
                 or types[3] not in _x265.NAL_IDR):
