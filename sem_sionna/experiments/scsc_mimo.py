@@ -24,20 +24,21 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import math
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
-import tensorflow as tf
 
-from sem_sionna import codecs, data, metrics, utils
+from sem_sionna import codecs, data, utils
 from sem_sionna.experiments.scsc_mimo_config import (ChainConfig, Config, JSCCConfig,
                                                      PCENConfig, ProxyConfig, SCSCConfig,
                                                      SegNetConfig, SweepConfig)
 from sem_sionna.experiments.scsc_mimo_report import plot_examples, write_report
 from sem_sionna.experiments.scsc_mimo_sweep import (COLUMNS, JSCC_SCHEMES, Models,
                                                     SceneData, SchemeEvaluator,
-                                                    channel_config, run_sweep)
+                                                    mimo_channel_config, run_sweep)
 from sem_sionna.links.mimo_jscc import MIMOJSCC
 from sem_sionna.links.scsc import SCSC, channel_uses_for_payload
 from sem_sionna.nets.pcen import PCEN
@@ -100,7 +101,7 @@ def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
                 name="ppen")
     ppen_noqa = PPEN(s.ppen_filters, s.ppen_stages, s.ppen_dac, use_qa=False, q_range=q_range,
                      name="ppen_noqa")
-    train_channel = channel_config("rayleigh", "perfect", 0.0)
+    train_channel = mimo_channel_config("rayleigh", "perfect", 0.0)
     chain_args = dict(
         num_channel_uses=[scenes.blocks[q]["num_channel_uses"] for q in chain.qualities],
         qualities=list(chain.qualities), codec="hevc",
@@ -144,56 +145,76 @@ def _stage_keys(config: Config, scenes: SceneData, seed: int) -> dict[str, dict]
     return keys
 
 
+def _fit_segnet(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
+    return train_segnet(models.segnet, scenes.x_train, scenes.m_train, config.segnet.epochs,
+                        batch_size=config.batch_size, lr=config.segnet.lr, ckpt_dir=work,
+                        seed=utils.derive_seed(seed, "segnet"))
+
+
+def _fit_pcen(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
+    channel = MIMOChannel.from_config({**models.train_channel, "seed": seed})
+    return train_pcen(models.pcen, channel, config.pcen.steps, snr_range=config.snr_range,
+                      lr=config.pcen.lr, ckpt_dir=work, seed=utils.derive_seed(seed, "pcen"))
+
+
+def _fit_proxy(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
+    targets = proxy_targets(models.scsc, scenes.x_train, config.proxy.draws,
+                            snr_range=config.snr_range, batch_size=2 * config.batch_size,
+                            seed=utils.derive_seed(seed, "proxy_targets"))
+    hist = train_proxy(models.proxy, targets, config.proxy.epochs,
+                       batch_size=config.batch_size, lr=config.proxy.lr,
+                       decoded_only=config.proxy.decoded_only, ckpt_dir=work,
+                       seed=utils.derive_seed(seed, "proxy"))
+    return {**hist, "chain_decoded": targets["decoded"]}
+
+
+def _fit_scsc(work, *, config: Config, scenes: SceneData, models: Models, seed: int,
+              use_qa: bool = True):
+    """SCSC over every ``Q`` (PPEN and PEN), or PPEN without QA at ``q_main`` only."""
+    s = config.scsc
+    return train_scsc(
+        models.scsc if use_qa else models.scsc_noqa, scenes.x_train,
+        s.epochs if use_qa else s.noqa_epochs, batch_size=config.batch_size,
+        snr_range=config.snr_range,
+        qualities=config.chain.qualities if use_qa else (config.chain.q_main,),
+        loss_weights=s.loss_weights, lr=s.lr, train_pcen=use_qa, seg_target=s.seg_target,
+        masks=scenes.m_train if s.seg_target == "mask" else None, ckpt_dir=work,
+        seed=utils.derive_seed(seed, "scsc" if use_qa else "scsc_noqa"))
+
+
+def _fit_jscc(work, *, config: Config, scenes: SceneData, models: Models, seed: int,
+              name: str):
+    return train_mimo_jscc(models.jscc[name], scenes.x_train, config.jscc.epochs,
+                           batch_size=config.jscc.batch_size, snr_range=config.snr_range,
+                           latent_choices=scenes.latent_choices, lr=config.jscc.lr,
+                           ckpt_dir=work, seed=utils.derive_seed(seed, name))
+
+
+def _stages(models: Models) -> list[tuple[str, dict, Callable]]:
+    """``(name, stored layers, fit)`` of the training stages, in training order."""
+    stages = [("segnet", {"segnet": models.segnet}, _fit_segnet),
+              ("pcen", {"pcen": models.pcen}, _fit_pcen),
+              ("proxy", {"proxy": models.proxy}, _fit_proxy),
+              ("scsc", {"ppen": models.ppen, "pcen": models.pcen}, _fit_scsc),
+              ("scsc_noqa", {"ppen_noqa": models.ppen_noqa},
+               functools.partial(_fit_scsc, use_qa=False))]
+    stages += [(name, {name: net}, functools.partial(_fit_jscc, name=name))
+               for name, net in models.jscc.items()]
+    return stages
+
+
 def train_models(config: Config, scenes: SceneData, models: Models, store: WeightStore,
                  seed: int, record) -> None:
-    """Stages 1-5 in order, each loaded from ``store`` when trained before; SegNet's mIoU
-    on the clean test images."""
+    """Stages 1-5 in order, each loaded from ``store`` when trained before."""
     keys = _stage_keys(config, scenes, seed)
-    x_tr, m_tr, bs = scenes.x_train, scenes.m_train, config.batch_size
-    s, snr_range = config.scsc, config.snr_range
-    masks = m_tr if s.seg_target == "mask" else None
     summaries = {}
-
-    def stage(name, parts, fn):
+    for name, parts, fit in _stages(models):
+        train_fn = functools.partial(fit, config=config, scenes=scenes, models=models,
+                                     seed=seed)
         with record.stage(f"train_{name}"):
-            loaded, summary = store.load_or_train(name, keys[name], parts, fn)
+            loaded, summary = store.load_or_train(name, keys[name], parts, train_fn)
         summaries[name] = {"loaded": loaded, **(summary or {})}
-
-    def fit_proxy(work):
-        targets = proxy_targets(models.scsc, x_tr, config.proxy.draws, snr_range, 2 * bs,
-                                seed=utils.derive_seed(seed, "proxy_targets"))
-        hist = train_proxy(models.proxy, targets, config.proxy.epochs, bs, config.proxy.lr,
-                           config.proxy.decoded_only, ckpt_dir=work,
-                           seed=utils.derive_seed(seed, "proxy"))
-        return {**hist, "chain_decoded": targets["decoded"]}
-
-    stage("segnet", {"segnet": models.segnet}, lambda work: train_segnet(
-        models.segnet, x_tr, m_tr, config.segnet.epochs, bs, config.segnet.lr, work,
-        utils.derive_seed(seed, "segnet")))
-    stage("pcen", {"pcen": models.pcen}, lambda work: train_pcen(
-        models.pcen, MIMOChannel.from_config({**models.train_channel, "seed": seed}),
-        config.pcen.steps, snr_range=snr_range, lr=config.pcen.lr, ckpt_dir=work,
-        seed=utils.derive_seed(seed, "pcen")))
-    stage("proxy", {"proxy": models.proxy}, fit_proxy)
-    stage("scsc", {"ppen": models.ppen, "pcen": models.pcen}, lambda work: train_scsc(
-        models.scsc, x_tr, s.epochs, bs, snr_range, config.chain.qualities, s.loss_weights,
-        s.lr, seg_target=s.seg_target, masks=masks, ckpt_dir=work,
-        seed=utils.derive_seed(seed, "scsc")))
-    stage("scsc_noqa", {"ppen_noqa": models.ppen_noqa}, lambda work: train_scsc(
-        models.scsc_noqa, x_tr, s.noqa_epochs, bs, snr_range, [config.chain.q_main],
-        s.loss_weights, s.lr, train_pcen=False, seg_target=s.seg_target, masks=masks,
-        ckpt_dir=work, seed=utils.derive_seed(seed, "scsc_noqa")))
-    for name, net in models.jscc.items():
-        stage(name, {name: net}, lambda work, net=net, name=name: train_mimo_jscc(
-            net, x_tr, config.jscc.epochs, config.jscc.batch_size, snr_range,
-            scenes.latent_choices, config.jscc.lr, work, utils.derive_seed(seed, name)))
     record.set("training", summaries)
-    segnet = models.segnet
-    clean = utils.map_batches(lambda x: tf.argmax(segnet(x, training=False), -1),
-                              scenes.x_test, batch_size=32)
-    record.set("segnet_clean_test_miou",
-               float(metrics.miou(clean, scenes.m_test, scenes.num_classes)))
-    record.write()
 
 
 def run(config: Config, args: argparse.Namespace, script: str | None = None) -> None:
@@ -216,6 +237,8 @@ def run(config: Config, args: argparse.Namespace, script: str | None = None) -> 
         models = build_models(config, scenes, seed)
         train_models(config, scenes, models, store, seed, record)
         evaluator = SchemeEvaluator(config, scenes, models, seed)
+        record.set("segnet_clean_test_miou", evaluator.miou(scenes.x_test))
+        record.write()
         rows = run_sweep(evaluator, args, record, script)
         with record.stage("report"):
             if args.shard is None:

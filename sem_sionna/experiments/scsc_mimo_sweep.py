@@ -19,13 +19,14 @@ from sem_sionna import metrics, sweep, utils
 from sem_sionna.experiments.scsc_mimo_config import Config
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.links.scsc import SCSC
+from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.ppen import PPEN
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 
 __all__ = ["COLUMNS", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
-           "ABLATION_SCHEMES", "SceneData", "Models", "channel_config", "sweep_points",
+           "ABLATION_SCHEMES", "SceneData", "Models", "mimo_channel_config", "sweep_points",
            "SchemeEvaluator", "run_sweep"]
 
 #: Columns of ``metrics.csv``.
@@ -82,7 +83,7 @@ class Models:
     """The networks of the study (built)."""
 
     segnet: SegNet
-    pcen: Any
+    pcen: PCEN
     proxy: ProxyNetwork
     ppen: PPEN
     ppen_noqa: PPEN
@@ -92,7 +93,7 @@ class Models:
     train_channel: dict
 
 
-def channel_config(model: str, csi: str, csi_error_var: float = 0.1) -> dict:
+def mimo_channel_config(model: str, csi: str, csi_error_var: float = 0.1) -> dict:
     """Config of the 2x2 :class:`~sem_sionna.phy.MIMOChannel` of a sweep point.
 
     ``csi="imperfect"``: ``h_hat = h + e``, ``e ~ CN(0, csi_error_var)`` (S3, Fig. 15);
@@ -171,14 +172,19 @@ class SchemeEvaluator:
         return utils.map_batches(lambda x: tf.argmax(segnet(x, training=False), -1), images,
                                  batch_size=_BATCH)
 
+    def miou(self, images) -> float:
+        """mIoU of SegNet on ``images`` (the test images or their reconstructions)."""
+        return float(metrics.miou(self.segment(images), self.data.m_test,
+                                  self.data.num_classes))
+
     def prepare(self, point: dict) -> dict:
         """State shared by the points of a group: the link and the encoded test images."""
         scheme, x_te = point["scheme"], self.data.x_test
         if scheme in CHAIN_SCHEMES:
             pre, use_pcen, codec = CHAIN_SCHEMES[scheme]
-            link = self.models.scsc.link(point["q"], channel_config(
-                point["channel"], point["csi"], self.config.sweep.csi_error_var), use_pcen,
-                codec)
+            channel = mimo_channel_config(point["channel"], point["csi"],
+                                          self.config.sweep.csi_error_var)
+            link = self.models.scsc.link(point["q"], channel, use_pcen, codec)
             x = x_te if pre is None else utils.map_batches(
                 lambda im: self._preprocessors[pre](im, float(point["q"])), x_te,
                 batch_size=_BATCH)
@@ -221,8 +227,7 @@ class SchemeEvaluator:
         x_hat, extra = self.reconstruct(point, state)
         if not np.all(np.isfinite(x_hat)):
             raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")
-        miou = metrics.miou(self.segment(x_hat), self.data.m_test, self.data.num_classes)
-        return {**metrics.image_metrics(x_te, x_hat), **extra, "miou": float(miou),
+        return {**metrics.image_metrics(x_te, x_hat), **extra, "miou": self.miou(x_hat),
                 "n_images": len(x_te)}
 
 

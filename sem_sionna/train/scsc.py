@@ -127,7 +127,7 @@ def _pcen_loss_on_random_streams(pcen: PCEN, precoder: SVDPrecoder, channel: MIM
 
 
 # ----------------------------------------------------------------------------- stages
-def train_segnet(segnet: SegNet, images, masks, epochs: int, batch_size: int = 16,
+def train_segnet(segnet: SegNet, images, masks, epochs: int, *, batch_size: int = 16,
                  lr: float = 3e-3, ckpt_dir=None, seed: int = 0) -> dict:
     """Train the task network with pixel-wise cross-entropy (stage 1).
 
@@ -159,7 +159,7 @@ def train_segnet(segnet: SegNet, images, masks, epochs: int, batch_size: int = 1
                                 epochs))
 
 
-def train_pcen(pcen: PCEN, channel: MIMOChannel, steps: int, batch_size: int = 64,
+def train_pcen(pcen: PCEN, channel: MIMOChannel, steps: int, *, batch_size: int = 64,
                num_symbols: int = 32, snr_range: Sequence[float] = (2.0, 12.0),
                lr: float = 0.01, combiner: str = "adaptive", power_allocation="waterfilling",
                train_cen: bool = False, ckpt_dir=None, seed: int = 0) -> dict:
@@ -197,8 +197,9 @@ def train_pcen(pcen: PCEN, channel: MIMOChannel, steps: int, batch_size: int = 6
     return _history(trainer.fit(tf.data.Dataset.range(steps).batch(1), 1))
 
 
-def proxy_targets(model: SCSC, images, draws: int, snr_range: Sequence[float] = (2.0, 12.0),
-                  batch_size: int = 16, use_ppen: bool = False, seed: int = 0) -> dict:
+def proxy_targets(model: SCSC, images, draws: int, *,
+                  snr_range: Sequence[float] = (2.0, 12.0), batch_size: int = 16,
+                  use_ppen: bool = False, seed: int = 0) -> dict:
     """Outputs of the real chain for the proxy's training set (stage 3).
 
     ``draws`` passes over ``images``; every batch gets one ``Q`` drawn from
@@ -233,7 +234,7 @@ def proxy_targets(model: SCSC, images, draws: int, snr_range: Sequence[float] = 
     return result
 
 
-def train_proxy(proxy: ProxyNetwork, targets: Mapping[str, np.ndarray], epochs: int,
+def train_proxy(proxy: ProxyNetwork, targets: Mapping[str, np.ndarray], epochs: int, *,
                 batch_size: int = 16, lr: float = 2e-3, decoded_only: bool = True,
                 ckpt_dir=None, seed: int = 0) -> dict:
     """Train the proxy network on ``L_pro`` (Eq. (18)) against :func:`proxy_targets` (stage 3).
@@ -268,7 +269,7 @@ def train_proxy(proxy: ProxyNetwork, targets: Mapping[str, np.ndarray], epochs: 
     return _history(trainer.fit(_shuffled(*arrays, batch_size=batch_size, seed=seed), epochs))
 
 
-def train_scsc(model: SCSC, images, epochs: int, batch_size: int = 16,
+def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
                snr_range: Sequence[float] = (2.0, 12.0), qualities: Sequence[int] | None = None,
                loss_weights: Sequence[float] = LOSS_WEIGHTS, lr: float = 5e-4,
                train_pcen: bool = True, seg_target: str = "teacher", masks=None,
@@ -340,7 +341,7 @@ def train_scsc(model: SCSC, images, epochs: int, batch_size: int = 16,
     return _history(trainer.fit(_shuffled(*arrays, batch_size=batch_size, seed=seed), epochs))
 
 
-def train_mimo_jscc(model: MIMOJSCC, images, epochs: int, batch_size: int = 16,
+def train_mimo_jscc(model: MIMOJSCC, images, epochs: int, *, batch_size: int = 16,
                     snr_range: Sequence[float] = (2.0, 12.0),
                     latent_choices: Sequence[int] | None = None, lr: float = 2e-3,
                     ckpt_dir=None, seed: int = 0) -> dict:
