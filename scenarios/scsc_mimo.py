@@ -10,30 +10,53 @@ JPEG2000; Rayleigh and CDL-A channels with perfect and imperfect CSI.
     python scenarios/scsc_mimo.py --profile quick --out results/scsc_mimo
 """
 from sem_sionna import sweep
-from sem_sionna.train import scsc
+from sem_sionna.experiments import scsc_mimo
+from sem_sionna.experiments.scsc_mimo import (ChainConfig, Config, JSCCConfig, PCENConfig,
+                                              ProxyConfig, SCSCConfig, SegNetConfig,
+                                              SweepConfig)
 
 PROFILES = {
-    "smoke": dict(size=32, n_train=32, n_test=8, n_budget=16, qualities=[34, 41], q_main=41,
-                  q_gen=41, snr_db=[2.0, 12.0], snr_cbr=[10.0], snr_channels=[12.0],
-                  snr_example=12.0, channels=["rayleigh"], gen_codecs=[], batch_size=8,
-                  seg_widths=[4, 8, 16], seg_blocks=[0, 1], seg_epochs=1, pcen_steps=2,
-                  proxy_filters=8, proxy_epochs=1, ppen_filters=4, ppen_stages=1,
-                  scsc_epochs=1, noqa_epochs=1, jscc_filters=8, jscc_epochs=1, num_examples=2),
-    "quick": dict(),
-    "paper": dict(size=256, n_train=2975, n_test=500, n_budget=512,
-                  snr_db=[2.0, 4.0, 6.0, 8.0, 10.0, 12.0], snr_cbr=[6.0, 10.0],
-                  snr_channels=[2.0, 4.0, 6.0, 8.0, 10.0, 12.0], snr_example=6.0,
-                  seg_widths=[16, 64, 128], seg_blocks=[5, 8], seg_epochs=100,
-                  pcen_steps=5000, proxy_filters=64, proxy_draws=8, proxy_epochs=50,
-                  ppen_filters=64, ppen_stages=3, scsc_epochs=100, scsc_lr=5e-4,
-                  noqa_epochs=50, jscc_filters=128, jscc_epochs=200, jscc_batch_size=16,
-                  num_examples=6),
+    "smoke": Config(
+        size=32, n_train=32, n_test=8, batch_size=8,
+        chain=ChainConfig(qualities=(34, 41), q_main=41, q_gen=41, n_budget=16),
+        segnet=SegNetConfig(widths=(4, 8, 16), blocks=(0, 1), epochs=1),
+        pcen=PCENConfig(steps=2),
+        proxy=ProxyConfig(filters=8, epochs=1),
+        scsc=SCSCConfig(ppen_filters=4, ppen_stages=1, epochs=1, noqa_epochs=1),
+        jscc=JSCCConfig(filters=8, epochs=1),
+        sweep=SweepConfig(snr_db=(2.0, 12.0), snr_cbr=(10.0,), snr_channels=(12.0,),
+                          snr_example=12.0, channels=("rayleigh",), gen_codecs=(),
+                          num_examples=2)),
+    "quick": Config(
+        size=64, n_train=512, n_test=48, batch_size=16,
+        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=64),
+        segnet=SegNetConfig(widths=(8, 16, 32), blocks=(1, 2), epochs=10),
+        pcen=PCENConfig(steps=100),
+        proxy=ProxyConfig(filters=32, epochs=8),
+        scsc=SCSCConfig(ppen_filters=16, ppen_stages=2, epochs=3, noqa_epochs=1),
+        jscc=JSCCConfig(filters=32, epochs=16),
+        sweep=SweepConfig(snr_db=(2.0, 5.0, 8.0, 11.0), snr_cbr=(10.0,),
+                          snr_channels=(2.0, 7.0, 12.0), snr_example=8.0,
+                          channels=("rayleigh", "cdl-a"), gen_codecs=("jpeg", "jpeg2000"),
+                          num_examples=4)),
+    "paper": Config(
+        size=256, n_train=2975, n_test=500, batch_size=16,
+        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=512),
+        segnet=SegNetConfig(widths=(16, 64, 128), blocks=(5, 8), epochs=100),
+        pcen=PCENConfig(steps=5000),
+        proxy=ProxyConfig(filters=64, epochs=50, draws=8),
+        scsc=SCSCConfig(ppen_filters=64, ppen_stages=3, epochs=100, noqa_epochs=50),
+        jscc=JSCCConfig(filters=128, epochs=200, batch_size=16),
+        sweep=SweepConfig(snr_db=(2.0, 4.0, 6.0, 8.0, 10.0, 12.0), snr_cbr=(6.0, 10.0),
+                          snr_channels=(2.0, 4.0, 6.0, 8.0, 10.0, 12.0), snr_example=6.0,
+                          channels=("rayleigh", "cdl-a"), gen_codecs=("jpeg", "jpeg2000"),
+                          num_examples=6)),
 }
 
 
 def main(argv=None):
     args = sweep.parse_args(argv, name="scsc_mimo", description=__doc__.splitlines()[0])
-    return scsc.run_experiment(PROFILES[args.profile], args)
+    scsc_mimo.run(PROFILES[args.profile], args, script=__file__)
 
 
 if __name__ == "__main__":

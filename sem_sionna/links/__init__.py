@@ -1,7 +1,7 @@
 """Whole chains as Keras layers/models, composed from ``phy`` and ``nets`` layers."""
 from sem_sionna.links.capacity import CAPACITY_CHANNELS, CapacityBound, capacity_bits
 from sem_sionna.links.digital import DigitalLink
-from sem_sionna.links.mimo_jscc import MIMOJSCC, AttentionFeature, mimo_jscc_cbr
+from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
 from sem_sionna.links.scsc import (COMBINERS, SCSC, FixedQualityLink, PCENTransport,
                                    channel_uses_for_payload, encode_at_quality, pcen_precode)
@@ -10,7 +10,6 @@ from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC, in
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain
 
 __all__ = [
-    "AttentionFeature",
     "CAPACITY_CHANNELS",
     "CHANNELS",
     "COMBINERS",

@@ -12,7 +12,8 @@ Both baselines send a CNN's complex latent straight over the 2x2 MIMO channel
   see the SNR of every eigen-channel, and the power is normalised over all streams
   together, so the encoder learns the power split between the eigen-channels.
 * ``csi_aware=False`` -- **ADJSCC** (Xu et al., TCSVT 2021): attention-feature (AF)
-  modules conditioned on the channel SNR only; every stream gets the same power.
+  modules (:class:`~sem_sionna.nets.SNRFeatureAttention`) conditioned on the channel SNR
+  only; every stream gets the same power.
 
 Latent channel ``j`` goes to stream ``j mod ns``. ``num_latent`` (``c``, even, at most
 ``max_latent_channels``) sets the bandwidth: the other channels are not sent (zero at
@@ -25,12 +26,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sem_sionna.nets.feature_attention import SNRFeatureAttention
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
+from sem_sionna.phy.snr import no2snrdb, snrdb2no
 from sem_sionna.utils.scalars import ScalarArgsLayer
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["AttentionFeature", "MIMOJSCC", "mimo_jscc_cbr"]
+__all__ = ["MIMOJSCC", "mimo_jscc_cbr"]
 
 _SNR_DB_CLIP = (-20.0, 40.0)
 
@@ -39,52 +42,6 @@ def mimo_jscc_cbr(num_latent: int, num_streams: int = 2) -> float:
     """CBR of :class:`MIMOJSCC` sending ``num_latent`` complex latent channels."""
     return check_positive_int(num_latent, "num_latent") / (48.0 * check_positive_int(
         num_streams, "num_streams"))
-
-
-@keras.saving.register_keras_serializable(package="sem_sionna")
-class AttentionFeature(keras.layers.Layer):
-    """Attention-feature module of ADJSCC (Xu et al. 2021).
-
-    ``f * sigmoid(Dense(C)(ReLU(Dense(hidden)([mean_hw(f), side]))))``: channel
-    gates computed from the features' global means and side information (the SNR,
-    or the eigen-channel SNRs).
-
-    Parameters
-    ----------
-    hidden_units : int, default 16 -- width of the hidden layer.
-
-    Input
-    -----
-    features : [b, H, W, C], tf.float32.
-    side : [b, d], tf.float32 -- side information.
-
-    Output
-    ------
-    features : [b, H, W, C], tf.float32 -- gated features.
-    """
-
-    def __init__(self, hidden_units=16, **kwargs):
-        super().__init__(**kwargs)
-        self.hidden_units = check_positive_int(hidden_units, "hidden_units")
-        self.hidden = keras.layers.Dense(self.hidden_units, activation="relu", name="hidden")
-        self.gate = None
-
-    def build(self, features_shape, side_shape):
-        channels = int(features_shape[-1])
-        self.hidden.build((None, channels + int(side_shape[-1])))
-        self.gate = keras.layers.Dense(channels, activation="sigmoid", name="gate")
-        self.gate.build((None, self.hidden_units))
-
-    def call(self, features, side):
-        pooled = tf.reduce_mean(features, axis=[1, 2])
-        g = self.gate(self.hidden(tf.concat([pooled, side], axis=-1)))
-        return features * g[:, None, None, :]
-
-    def compute_output_shape(self, features_shape, side_shape):
-        return features_shape
-
-    def get_config(self):
-        return {**super().get_config(), "hidden_units": self.hidden_units}
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -146,15 +103,20 @@ class MIMOJSCC(ScalarArgsLayer):
                     conv(f, 3, padding="same", name="enc_2")]
         self.enc_act = [keras.layers.PReLU(shared_axes=[1, 2], name=f"enc_act_{i}")
                         for i in range(3)]
-        self.enc_af = [AttentionFeature(name=f"enc_af_{i}") for i in range(3)]
+        self.enc_af = [self._attention(f"enc_af_{i}") for i in range(3)]
         self.enc_out = conv(2 * c, 3, padding="same", name="enc_out")
         self.dec = [conv(f, 3, padding="same", name="dec_0"),
                     deconv(f, 5, strides=2, padding="same", name="dec_1"),
                     deconv(f, 5, strides=2, padding="same", name="dec_2")]
         self.dec_act = [keras.layers.PReLU(shared_axes=[1, 2], name=f"dec_act_{i}")
                         for i in range(3)]
-        self.dec_af = [AttentionFeature(name=f"dec_af_{i}") for i in range(3)]
+        self.dec_af = [self._attention(f"dec_af_{i}") for i in range(3)]
         self.dec_out = conv(3, 3, padding="same", name="dec_out")
+
+    @staticmethod
+    def _attention(name: str) -> SNRFeatureAttention:
+        """An AF module on the side information as given (already normalised)."""
+        return SNRFeatureAttention(hidden_units=16, side_scale=1.0, name=name)
 
     @property
     def side_dim(self) -> int:
@@ -190,7 +152,7 @@ class MIMOJSCC(ScalarArgsLayer):
         ns, c_max = self.num_streams, self.max_latent_channels
         batch = tf.shape(images)[0]
         snr_db = tf.broadcast_to(tf.reshape(tf.cast(snr_db, tf.float32), [-1]), [batch])
-        no = tf.pow(10.0, -snr_db / 10.0)
+        no = snrdb2no(snr_db)
         if num_latent is None:
             num_latent = c_max
         if isinstance(num_latent, (int, np.integer)) and (
@@ -204,7 +166,7 @@ class MIMOJSCC(ScalarArgsLayer):
         _, no_eff = self.combiner(probe, h_hat, no)
         side = [self._norm_db(snr_db)[:, None], (c / c_max)[:, None]]
         if self.csi_aware:
-            side.append(self._norm_db(-10.0 * tf.math.log(no_eff) / tf.math.log(10.0)))
+            side.append(self._norm_db(no2snrdb(no_eff)))
         side = tf.concat(side, axis=-1)
 
         f = images

@@ -1,8 +1,8 @@
 """Learned blocks: mappers, interfaces, importance networks, PPEN, PCEN, proxy, task networks."""
 from sem_sionna.nets.blocks import (GDN, AttentionBlock, DenseResidualBlock, ResidualBlock,
                                     ResidualBlockUpsample, ResidualBlockWithStride,
-                                    ResidualUnit, SEBlock, SNRFeatureAttention,
-                                    SubpixelConv, TransformerBlock)
+                                    ResidualUnit, SEBlock, SubpixelConv, TransformerBlock)
+from sem_sionna.nets.feature_attention import SNRFeatureAttention
 from sem_sionna.nets.transforms import (AnalysisTransform, PowerNormalization,
                                         SynthesisTransform, complex_to_real, real_to_complex)
 from sem_sionna.nets.ciba import (PERTURBATION_MODES, NoisePredictor, ciba_loss, importance_score,

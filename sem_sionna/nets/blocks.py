@@ -11,6 +11,8 @@ importance-aware mappers of S0 (Kong & Zhang) are composed from these blocks:
 * :class:`SubpixelConv` -- 3x3 convolution followed by ``depth_to_space`` (Shi et al.);
 * :class:`SEBlock` -- squeeze-and-excitation (Hu et al.);
 * :class:`DenseResidualBlock`, :class:`TransformerBlock` -- for bit / symbol vectors;
+* :class:`SNRFeatureAttention` -- ADJSCC's attention feature module (defined in
+  :mod:`sem_sionna.nets.feature_attention`).
 
 The image backbones and the symbol helpers built from them are in
 :mod:`sem_sionna.nets.transforms`.
@@ -24,6 +26,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sem_sionna.nets.feature_attention import SNRFeatureAttention, _snr_column  # noqa: F401
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.utils.scalars import to_float_tensor
 
@@ -547,55 +550,3 @@ class TransformerBlock(_TracedBuild):
 
     def get_config(self):
         return {**super().get_config(), "num_heads": self.num_heads, "mlp_ratio": self.mlp_ratio}
-
-
-def _snr_column(snr_db, batch_like):
-    """``snr_db`` (scalar, ``[b]`` or ``[b, 1]``) as a ``[b, 1]`` float32 tensor."""
-    snr = tf.reshape(tf.cast(snr_db, tf.float32), [-1, 1])
-    return tf.broadcast_to(snr, tf.stack([tf.shape(batch_like)[0], 1]))
-
-
-@keras.saving.register_keras_serializable(package="sem_sionna")
-class SNRFeatureAttention(_TracedBuild):
-    """SNR-adaptive channel attention (ADJSCC "attention feature" module, Xu et al. 2021).
-
-    The context ``[mean(x) over all but channels, snr_db / 10]`` goes through
-    ``Dense(C/reduction, relu) -> Dense(C, sigmoid)``; the features are scaled per channel.
-
-    Parameters
-    ----------
-    reduction : int, default 4 -- bottleneck ratio of the MLP.
-
-    Input
-    -----
-    x : [batch, ..., C], tf.float32, rank >= 3.
-    snr_db : scalar, [batch] or [batch, 1], tf.float32 -- channel SNR in dB.
-
-    Output
-    ------
-    y : same shape as ``x``, tf.float32.
-    """
-
-    def __init__(self, reduction: int = 4, **kwargs):
-        super().__init__(**kwargs)
-        self.reduction = check_positive_int(reduction, "reduction")
-        self.fc1 = None
-        self.fc2 = None
-
-    def build(self, x_shape, snr_db_shape=()):
-        c = int(x_shape[-1])
-        self.fc1 = keras.layers.Dense(max(c // self.reduction, 1), activation="relu")
-        self.fc2 = keras.layers.Dense(c, activation="sigmoid")
-        self._trace(x_shape, snr_db_shape)
-        self.built = True
-
-    def call(self, x, snr_db):
-        axes = list(range(1, len(x.shape) - 1))
-        ctx = tf.concat([tf.reduce_mean(x, axis=axes), _snr_column(snr_db, x) / 10.0], -1)
-        s = self.fc2(self.fc1(ctx))
-        for _ in axes:
-            s = tf.expand_dims(s, 1)
-        return x * s
-
-    def get_config(self):
-        return {**super().get_config(), "reduction": self.reduction}

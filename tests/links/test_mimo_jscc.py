@@ -1,10 +1,9 @@
 """Tests of sem_sionna.links.mimo_jscc (DeepJSCC-MIMO and ADJSCC baselines)."""
 import numpy as np
 import pytest
-import keras
 import tensorflow as tf
 
-from sem_sionna.links.mimo_jscc import AttentionFeature, MIMOJSCC, mimo_jscc_cbr
+from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.phy import MIMOChannel
 from sem_sionna.utils.seeding import reseed
 
@@ -69,8 +68,15 @@ def test_round_trip_through_config_and_weights(images):
     reseed(net, 5)
     reseed(clone, 5)
     np.testing.assert_array_equal(clone(images, 6.0).numpy(), net(images, 6.0).numpy())
-    af = AttentionFeature(4)
-    out = af(tf.ones([2, 3, 3, 5]), tf.zeros([2, 2]))
-    assert out.shape == (2, 3, 3, 5)
-    assert isinstance(keras.saving.deserialize_keras_object(
-        keras.saving.serialize_keras_object(af)), AttentionFeature)
+
+
+@pytest.mark.parametrize("csi_aware, side_dim", [(True, 4), (False, 2)])
+def test_attention_modules_see_the_side_information(csi_aware, side_dim):
+    """Every AF module gets [SNR, fraction sent] (+ the 2 eigen-channel SNRs), unscaled."""
+    net = MIMOJSCC(MIMOChannel(2, 2, seed=1), max_latent_channels=4, num_filters=8,
+                   csi_aware=csi_aware)
+    net.build((None, 16, 16, 3))
+    assert net.side_dim == side_dim
+    for af in net.enc_af + net.dec_af:
+        assert af.side_scale == 1.0 and af.hidden_units == 16
+        assert af.fc1.kernel.shape == (8 + side_dim, 16)

@@ -1,0 +1,137 @@
+"""Figures and tables of the SCSC study: curves over SNR and CBR, ablations, BD rates, examples."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from sem_sionna import metrics, plot, utils
+from sem_sionna.experiments.scsc_mimo_config import Config
+from sem_sionna.experiments.scsc_mimo_sweep import (ABLATION_SCHEMES, JSCC_SCHEMES,
+                                                    MAIN_SCHEMES, SchemeEvaluator)
+from sem_sionna.utils.io import write_csv
+
+__all__ = ["BD_COLUMNS", "bd_table", "write_report", "plot_examples"]
+
+#: Columns of ``bd_rates.csv``.
+BD_COLUMNS = ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_psnr_db", "note"]
+
+
+def bd_table(rows: Sequence[Mapping[str, Any]], anchor: str, tests: Sequence[str],
+             snrs: Sequence[float], channel: str = "rayleigh",
+             csi: str = "perfect") -> list[dict]:
+    """BD-CBR (at equal mIoU) and BD-PSNR (at equal CBR) of ``tests`` against ``anchor``.
+
+    Curves are the sweep rows of each scheme at one SNR over its CBR points
+    (:func:`sem_sionna.metrics.bd_rate` / :func:`~sem_sionna.metrics.bd_psnr`, >= 4
+    points each). A curve that cannot be compared (too few points, no overlap, a flat
+    metric) gets empty values and the reason in ``note``.
+
+    Output
+    ------
+    rows : list of dict -- :data:`BD_COLUMNS`; ``bd_cbr_pct`` < 0 means less bandwidth
+        than the anchor for the same mIoU.
+    """
+    def curve(scheme, snr):
+        sel = sorted((r for r in rows if r["scheme"] == scheme and r["channel"] == channel
+                      and r["csi"] == csi and abs(float(r["snr_db"]) - snr) < 1e-9),
+                     key=lambda r: float(r["cbr"]))
+        return (np.array([float(r["cbr"]) for r in sel]),
+                np.array([float(r["miou"]) for r in sel]),
+                np.array([float(r["psnr"]) for r in sel]))
+
+    table = []
+    for snr in snrs:
+        r_a, m_a, p_a = curve(anchor, float(snr))
+        for scheme in (anchor, *tests):
+            r_t, m_t, p_t = curve(scheme, float(snr))
+            entry = {"scheme": scheme, "channel": channel, "csi": csi, "snr_db": float(snr),
+                     "bd_cbr_pct": None, "bd_psnr_db": None, "note": ""}
+            notes = []
+            try:
+                entry["bd_cbr_pct"] = metrics.bd_rate(r_a, 100.0 * m_a, r_t, 100.0 * m_t)
+            except ValueError as err:
+                # bd_rate names its quality axis PSNR; here it is mIoU in percent
+                notes.append(f"BD-CBR: {str(err).replace('PSNR', 'mIoU [%]')}")
+            try:
+                entry["bd_psnr_db"] = metrics.bd_psnr(r_a, p_a, r_t, p_t)
+            except ValueError as err:
+                notes.append(f"BD-PSNR: {err}")
+            entry["note"] = "; ".join(notes)
+            table.append(entry)
+    return table
+
+
+def _is_reference(row: Mapping[str, Any]) -> bool:
+    """A main scheme on Rayleigh with perfect CSI, or ProxyNet (AWGN latent)."""
+    return row["scheme"] == "proxynet" or (
+        row["channel"] == "rayleigh" and row["csi"] == "perfect"
+        and row["scheme"] in MAIN_SCHEMES)
+
+
+def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c_main: int,
+                 record) -> None:
+    """Figures over SNR and CBR, channels / CSI, codecs, ablations; ``bd_rates.csv``.
+
+    ``c_main`` is the JSCC latent count of ``q_main``'s CBR.
+    """
+    q_main, q_gen, sw = config.chain.q_main, config.chain.q_gen, config.sweep
+
+    def main_point(r):
+        if r["scheme"] == "proxynet":
+            return r["q"] == q_main
+        return _is_reference(r) and (r["q"] == q_main or r["num_latent"] == c_main)
+
+    for metric in ("miou", "psnr", "ms_ssim"):
+        plot.metric_vs_snr(rows, metric, out / f"{metric}_vs_snr.png", panels=(),
+                           where=main_point,
+                           title=f"2x2 MIMO Rayleigh (ProxyNet: AWGN latent), Q={q_main}")
+    cbr_rows = [r for r in rows if float(r["snr_db"]) in sw.snr_cbr and _is_reference(r)]
+    for metric in ("psnr", "miou", "ms_ssim"):
+        plot.metric_vs_cbr(cbr_rows, metric, out / f"{metric}_vs_cbr.png", panels=("snr_db",),
+                           title="2x2 MIMO Rayleigh")
+    plot.metric_vs_snr(rows, "miou", out / "miou_vs_snr_channels.png",
+                       panels=("channel", "csi"),
+                       where=lambda r: r["scheme"] in ("digital", "scsc") and r["q"] == q_main,
+                       title=f"Rayleigh / CDL-A, CSI error var {sw.csi_error_var}, "
+                             f"Q={q_main}")
+    gen = [c for codec in sw.gen_codecs for c in (codec, f"scsc_{codec}")]
+    if gen:
+        plot.metric_vs_snr(rows, "miou", out / "miou_vs_snr_codecs.png", panels=("channel",),
+                           where=lambda r: r["scheme"] in gen,
+                           title=f"PPEN (trained with HEVC) with other codecs, "
+                                 f"block of Q={q_gen}")
+    abl = [r for r in rows if r["scheme"] in ABLATION_SCHEMES and r["channel"] == "rayleigh"
+           and r["csi"] == "perfect" and r["q"] == q_main and float(r["snr_db"]) in sw.snr_db]
+    means = [float(np.mean([r["miou"] for r in abl if r["scheme"] == s] or [np.nan]))
+             for s in ABLATION_SCHEMES]
+    plot.bar_chart(list(ABLATION_SCHEMES), means, out / "ablation.png",
+                   ylabel=f"mIoU (mean over {sw.snr_db[0]:g}-{sw.snr_db[-1]:g} dB)",
+                   title=f"Ablations, 2x2 MIMO Rayleigh, Q={q_main}")
+    table = bd_table(rows, "digital", ("scsc", *JSCC_SCHEMES), sw.snr_cbr)
+    write_csv(out / "bd_rates.csv", list(table[0]) if table else BD_COLUMNS,
+              [{k: utils.format_value(v) for k, v in t.items()} for t in table])
+    record.set("bd_rates", table)
+    record.set("ablation_mean_miou", dict(zip(ABLATION_SCHEMES, means)))
+
+
+def plot_examples(evaluator: SchemeEvaluator, out: Path, c_main: int) -> None:
+    """``examples.png``: originals, digital, SCSC and DeepJSCC-MIMO with their segmentations."""
+    config, data = evaluator.config, evaluator.data
+    n = min(config.sweep.num_examples, len(data.x_test))
+    snr, q_main = config.sweep.snr_example, config.chain.q_main
+    rows = [[c for i in range(n) for c in (data.x_test[i], data.m_test[i])]]
+    labels = ["original"]
+    for scheme in ("digital", "scsc", "deepjscc_mimo"):
+        point = {"scheme": scheme, "channel": "rayleigh", "csi": "perfect", "snr_db": snr,
+                 "q": q_main, "num_latent": c_main}
+        x_hat, _ = evaluator.reconstruct(point, evaluator.prepare(point))
+        x_hat = x_hat[:n]
+        pred = np.asarray(evaluator.segment(x_hat), np.int32)
+        rows.append([c for i in range(n) for c in (x_hat[i], pred[i])])
+        labels.append(scheme)
+    cols = [c for i in range(n) for c in (f"image {i}", f"segmentation {i}")]
+    plot.image_grid(rows, labels, cols, out / "examples.png",
+                    title=f"Reconstructions and segmentations, Rayleigh 2x2, SNR {snr:g} dB, "
+                          f"Q={q_main}", num_classes=data.num_classes)

@@ -1,0 +1,246 @@
+"""Sweep of the SCSC study: the grid of (scheme, channel, CSI, CBR, SNR) points and their metrics.
+
+Every chain scheme (:data:`CHAIN_SCHEMES`) runs the real digital chain at a fixed codec
+quality ``Q`` (one link per ``Q``, channel, PCEN and codec, shared by the
+pre-processors) and encodes the test images once per group of points; ProxyNet sends
+its latent over its own AWGN channel; the MIMO JSCC baselines send ``num_latent``
+latent channels. Every point draws its channels and noise from a seed derived from
+``--seed``, the channel, the CSI and the SNR, so all schemes see the same channels.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from sem_sionna import metrics, sweep, utils
+from sem_sionna.experiments.scsc_mimo_config import Config
+from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
+from sem_sionna.links.scsc import SCSC
+from sem_sionna.nets.pcen import PCEN
+from sem_sionna.nets.ppen import PPEN
+from sem_sionna.nets.proxy import ProxyNetwork
+from sem_sionna.nets.segnet import SegNet
+from sem_sionna.phy.mimo import MIMOChannel
+
+__all__ = ["COLUMNS", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
+           "ABLATION_SCHEMES", "SceneData", "Models", "mimo_channel_config", "sweep_points",
+           "SchemeEvaluator", "run_sweep"]
+
+#: Columns of ``metrics.csv``.
+COLUMNS = ["scheme", "channel", "csi", "snr_db", "cbr", "q", "num_latent", "miou", "psnr",
+           "ms_ssim", "decoded", "payload_bytes", "n_images"]
+#: Columns that identify a sweep point.
+KEY_COLUMNS = ("scheme", "channel", "csi", "cbr", "snr_db")
+#: Schemes of the experiment that run the digital chain: (pre-processor, PCEN, codec).
+CHAIN_SCHEMES = {
+    "digital": (None, False, "hevc"),
+    "scsc": ("ppen", True, "hevc"),
+    "scsc_wo_ppen": (None, True, "hevc"),
+    "scsc_wo_pcen": ("ppen", False, "hevc"),
+    "scsc_wo_qa": ("ppen_noqa", True, "hevc"),
+    "jpeg": (None, False, "jpeg"),
+    "scsc_jpeg": ("ppen", True, "jpeg"),
+    "jpeg2000": (None, False, "jpeg2000"),
+    "scsc_jpeg2000": ("ppen", True, "jpeg2000"),
+}
+JSCC_SCHEMES = ("deepjscc_mimo", "adjscc")
+MAIN_SCHEMES = ("digital", "scsc", "proxynet", "deepjscc_mimo", "adjscc")
+ABLATION_SCHEMES = ("digital", "scsc_wo_ppen", "scsc_wo_pcen", "scsc_wo_qa", "scsc")
+#: Images per inference call.
+_BATCH = 32
+
+
+@dataclasses.dataclass
+class SceneData:
+    """Images, masks and the chain's block sizes.
+
+    ``x_*`` [N, H, W, 3] float32 in [0, 1], ``m_*`` [N, H, W] int class ids; ``fallback``
+    [H, W, 3] the training-set mean image (shown for a failed block); ``blocks[Q]`` has
+    ``budget_bytes``, ``num_channel_uses`` (per stream) and ``cbr``; ``latent[Q]`` the
+    JSCC latent count of about the same CBR.
+    """
+
+    x_train: np.ndarray
+    m_train: np.ndarray
+    x_test: np.ndarray
+    m_test: np.ndarray
+    fallback: np.ndarray
+    num_classes: int
+    blocks: dict[int, dict[str, Any]]
+    latent: dict[int, int]
+
+    @property
+    def latent_choices(self) -> list[int]:
+        """Latent counts the JSCC baselines are trained and evaluated with."""
+        return sorted(set(self.latent.values()))
+
+
+@dataclasses.dataclass
+class Models:
+    """The networks of the study (built)."""
+
+    segnet: SegNet
+    pcen: PCEN
+    proxy: ProxyNetwork
+    ppen: PPEN
+    ppen_noqa: PPEN
+    scsc: SCSC
+    scsc_noqa: SCSC
+    jscc: dict[str, MIMOJSCC]
+    train_channel: dict
+
+
+def mimo_channel_config(model: str, csi: str, csi_error_var: float = 0.1) -> dict:
+    """Config of the 2x2 :class:`~sem_sionna.phy.MIMOChannel` of a sweep point.
+
+    ``csi="imperfect"``: ``h_hat = h + e``, ``e ~ CN(0, csi_error_var)`` (S3, Fig. 15);
+    ``"perfect"``: ``h_hat = h``. ``model`` is ``"rayleigh"`` or ``"cdl-a"``.. ``"cdl-e"``.
+    """
+    if csi not in ("perfect", "imperfect"):
+        raise ValueError(f"`csi` must be 'perfect' or 'imperfect', got {csi!r}")
+    var = float(csi_error_var) if csi == "imperfect" else 0.0
+    return MIMOChannel(2, 2, model, csi_error_var=var).get_config()
+
+
+def sweep_points(config: Config, data: SceneData) -> list[dict]:
+    """The grid: SNR curves, CBR curves, channels / CSI, other codecs (first one wins)."""
+    cbr_of = {q: data.blocks[q]["cbr"] for q in config.chain.qualities}
+    q_main, q_gen = config.chain.q_main, config.chain.q_gen
+    c_main = data.latent[q_main]
+    sw = config.sweep
+    points: dict[tuple, dict] = {}
+
+    def add(scheme, channel, csi, snrs, q=None, c=None):
+        cbr = cbr_of[q] if c is None else mimo_jscc_cbr(c, 2)
+        if scheme == "proxynet":
+            # the proxy sends its latent over its own AWGN channel: (H/4)(W/4) c complex
+            # symbols, CBR = c / 48, whatever the Q it imitates
+            channel, cbr = "awgn", config.proxy.num_latent / 48.0
+        for snr in snrs:
+            point = {"scheme": scheme, "channel": channel, "csi": csi, "snr_db": float(snr),
+                     "cbr": float(cbr), "q": q, "num_latent": c}
+            key = tuple(utils.format_value(point[k]) for k in KEY_COLUMNS)
+            points.setdefault(key, point)
+
+    for scheme in ("digital", "scsc", "proxynet", "scsc_wo_ppen", "scsc_wo_pcen",
+                   "scsc_wo_qa"):
+        add(scheme, "rayleigh", "perfect", sw.snr_db, q=q_main)
+    for scheme in JSCC_SCHEMES:
+        add(scheme, "rayleigh", "perfect", sw.snr_db, c=c_main)
+    add("proxynet", "awgn", "perfect", sw.snr_cbr, q=q_main)
+    for q in config.chain.qualities:
+        for scheme in ("digital", "scsc"):
+            add(scheme, "rayleigh", "perfect", sw.snr_cbr, q=q)
+    for c in data.latent_choices:
+        for scheme in JSCC_SCHEMES:
+            add(scheme, "rayleigh", "perfect", sw.snr_cbr, c=c)
+    for channel in sw.channels:
+        for csi in ("perfect", "imperfect"):
+            if (channel, csi) != ("rayleigh", "perfect"):
+                for scheme in ("digital", "scsc"):
+                    add(scheme, channel, csi, sw.snr_channels, q=q_main)
+    for codec in sw.gen_codecs:
+        for scheme in (codec, f"scsc_{codec}"):
+            add(scheme, "rayleigh", "perfect", sw.snr_channels, q=q_gen)
+    return [{**p, "key": sweep.point_key(p)} for p in points.values()]
+
+
+class SchemeEvaluator:
+    """Reconstructions and metrics of the test images at a sweep point.
+
+    Parameters
+    ----------
+    config : Config.
+    data : SceneData.
+    models : Models -- trained.
+    seed : int -- the run seed (``--seed``).
+    """
+
+    def __init__(self, config: Config, data: SceneData, models: Models, seed: int):
+        self.config = config
+        self.data = data
+        self.models = models
+        self.seed = int(seed)
+        self._preprocessors = {"ppen": models.ppen, "ppen_noqa": models.ppen_noqa}
+
+    def segment(self, images) -> np.ndarray:
+        """SegNet's class map ``[N, H, W]`` of ``images``."""
+        segnet = self.models.segnet
+        return utils.map_batches(lambda x: tf.argmax(segnet(x, training=False), -1), images,
+                                 batch_size=_BATCH)
+
+    def miou(self, images) -> float:
+        """mIoU of SegNet on ``images`` (the test images or their reconstructions)."""
+        return float(metrics.miou(self.segment(images), self.data.m_test,
+                                  self.data.num_classes))
+
+    def prepare(self, point: dict) -> dict:
+        """State shared by the points of a group: the link and the encoded test images."""
+        scheme, x_te = point["scheme"], self.data.x_test
+        if scheme in CHAIN_SCHEMES:
+            pre, use_pcen, codec = CHAIN_SCHEMES[scheme]
+            channel = mimo_channel_config(point["channel"], point["csi"],
+                                          self.config.sweep.csi_error_var)
+            link = self.models.scsc.link(point["q"], channel, use_pcen, codec)
+            x = x_te if pre is None else utils.map_batches(
+                lambda im: self._preprocessors[pre](im, float(point["q"])), x_te,
+                batch_size=_BATCH)
+            return {"link": link, "encoded": link.encode(x)}
+        if scheme == "proxynet":
+            ppen = self.models.ppen
+            return {"x": utils.map_batches(lambda im: ppen(im, float(point["q"])), x_te,
+                                           batch_size=_BATCH)}
+        return {}
+
+    def reconstruct(self, point: dict, state: dict) -> tuple[np.ndarray, dict]:
+        """``(x_hat [N, H, W, 3], extra metrics)`` of the test images at ``point``."""
+        scheme, snr = point["scheme"], float(point["snr_db"])
+        crn = utils.derive_seed(self.seed, "channel", point["channel"], point["csi"],
+                                utils.format_value(snr))
+        extra = {}
+        if scheme in CHAIN_SCHEMES:
+            link, encoded = state["link"], state["encoded"]
+            utils.reseed(link, crn)
+            bits_hat, crc_ok = link.transmit(encoded["bits"], snr)
+            x_hat, info = link.decode(encoded, bits_hat, crc_ok)
+            extra = {"decoded": float(np.mean(info["decoded"])),
+                     "payload_bytes": float(np.mean(info["payload_bytes"]))}
+        elif scheme == "proxynet":
+            proxy = self.models.proxy
+            utils.reseed(proxy, crn)
+            x_hat = utils.map_batches(lambda x: proxy(x, snr, float(point["q"])), state["x"],
+                                      batch_size=_BATCH)
+        else:
+            net = self.models.jscc[scheme]
+            utils.reseed(net, crn)
+            x_hat = utils.map_batches(
+                lambda x: net(x, snr, num_latent=int(point["num_latent"])), self.data.x_test,
+                batch_size=_BATCH)
+        return np.asarray(x_hat, np.float32), extra
+
+    def evaluate(self, point: dict, state: dict) -> dict:
+        """Image metrics, mIoU of SegNet on the reconstructions, and the chain's extras."""
+        x_te = self.data.x_test
+        x_hat, extra = self.reconstruct(point, state)
+        if not np.all(np.isfinite(x_hat)):
+            raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")
+        return {**metrics.image_metrics(x_te, x_hat), **extra, "miou": self.miou(x_hat),
+                "n_images": len(x_te)}
+
+
+def run_sweep(evaluator: SchemeEvaluator, args, record, script=None) -> list[dict]:
+    """Evaluate every point of :func:`sweep_points` into ``args.out/metrics.csv``.
+
+    ``args.devices`` runs the sweep as one shard per device (children of ``script``).
+    """
+    grid = sweep_points(evaluator.config, evaluator.data)
+    with record.stage("sweep"):
+        runner = sweep.SweepRunner(args.out, COLUMNS, key_columns=KEY_COLUMNS,
+                                   resume=args.resume, shard=args.shard, seed=evaluator.seed,
+                                   record=record, desc="scsc_mimo", devices=args.devices,
+                                   argv=args.argv, script=script)
+        return runner.run(grid, evaluator.evaluate, prepare=evaluator.prepare,
+                          group_by=("scheme", "channel", "csi", "cbr", "q", "num_latent"))

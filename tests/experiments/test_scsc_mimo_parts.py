@@ -1,0 +1,110 @@
+"""The parts of sem_sionna.experiments.scsc_mimo: Config checks, sweep grid, channels, BD table."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from scenario_scripts import load_scenario
+from sem_sionna.experiments.scsc_mimo import ChainConfig, Config
+from sem_sionna.experiments.scsc_mimo_report import bd_table
+from sem_sionna.experiments.scsc_mimo_sweep import (JSCC_SCHEMES, SceneData,
+                                                    mimo_channel_config, sweep_points)
+from sem_sionna.phy import MIMOChannel
+
+
+@pytest.fixture(scope="module")
+def smoke_config():
+    return load_scenario("scsc_mimo").PROFILES["smoke"]
+
+
+def test_every_profile_is_a_config_with_tuples():
+    profiles = load_scenario("scsc_mimo").PROFILES
+    assert set(profiles) == {"smoke", "quick", "paper"}
+    for config in profiles.values():
+        assert isinstance(config, Config)
+        assert isinstance(config.chain.qualities, tuple)
+        assert isinstance(config.sweep.snr_db, tuple)
+
+
+@pytest.mark.parametrize("part, field, value", [
+    ("chain", "q_main", 40), ("chain", "qualities", (52,)), ("chain", "coderate", 1.0),
+    ("segnet", "epochs", 0), ("pcen", "lr", -1.0), ("proxy", "decoded_only", 1),
+    ("scsc", "loss_weights", (0.1, 0.5)), ("scsc", "seg_target", "labels"),
+    ("jscc", "batch_size", 0), ("sweep", "channels", ("awgn",)), ("sweep", "snr_db", ()),
+])
+def test_bad_fields_raise_naming_the_field(smoke_config, part, field, value):
+    with pytest.raises(ValueError, match=field):
+        dataclasses.replace(getattr(smoke_config, part), **{field: value})
+
+
+def test_top_level_checks_and_list_conversion(smoke_config):
+    with pytest.raises(ValueError, match="size"):
+        dataclasses.replace(smoke_config, size=30)
+    with pytest.raises(ValueError, match="snr_range"):
+        dataclasses.replace(smoke_config, snr_range=(12.0, 2.0))
+    with pytest.raises(ValueError, match="chain"):
+        dataclasses.replace(smoke_config, chain={"qualities": (41,)})
+    chain = ChainConfig(qualities=[34, 41], q_main=41, q_gen=34, n_budget=4)
+    assert chain.qualities == (34, 41) and chain.q_range == (28.0, 41.0)
+
+
+def _scenes(config):
+    blocks = {q: {"budget_bytes": 50, "num_channel_uses": 400 + q, "cbr": (400 + q) / 3072}
+              for q in config.chain.qualities}
+    latent = {34: 4, 41: 6}
+    empty = np.zeros((0, 32, 32, 3), np.float32)
+    return SceneData(empty, empty[..., 0], empty, empty[..., 0], np.zeros((32, 32, 3)), 7,
+                     blocks, latent)
+
+
+def test_sweep_grid_covers_every_scheme_once_per_point(smoke_config):
+    config = dataclasses.replace(smoke_config, sweep=dataclasses.replace(
+        smoke_config.sweep, gen_codecs=("jpeg",)))
+    grid = sweep_points(config, _scenes(config))
+    keys = [(p["scheme"], p["channel"], p["csi"], p["cbr"], p["snr_db"]) for p in grid]
+    assert len(keys) == len(set(keys))
+    assert {p["scheme"] for p in grid} == {
+        "digital", "scsc", "proxynet", "scsc_wo_ppen", "scsc_wo_pcen", "scsc_wo_qa",
+        *JSCC_SCHEMES, "jpeg", "scsc_jpeg"}
+    proxy = [p for p in grid if p["scheme"] == "proxynet"]
+    assert {p["channel"] for p in proxy} == {"awgn"}
+    assert {p["cbr"] for p in proxy} == {4 / 48}
+    jscc = {p["num_latent"] for p in grid if p["scheme"] == "adjscc"}
+    assert jscc == {4, 6}
+    imperfect = [p for p in grid if p["csi"] == "imperfect"]
+    assert {p["scheme"] for p in imperfect} == {"digital", "scsc"}
+    assert {p["snr_db"] for p in imperfect} == set(config.sweep.snr_channels)
+    assert {p["q"] for p in grid if p["scheme"] == "jpeg"} == {config.chain.q_gen}
+
+
+def test_bd_table_recovers_a_known_rate_saving():
+    cbr = np.array([0.05, 0.08, 0.12, 0.18, 0.27])
+    quality = np.log(cbr)
+    rows = []
+    for scheme, scale in (("digital", 1.0), ("scsc", 0.8)):
+        for r, q in zip(cbr, quality):
+            rows.append({"scheme": scheme, "channel": "rayleigh", "csi": "perfect",
+                         "snr_db": 10.0, "cbr": r * scale, "miou": 0.5 + 0.1 * q,
+                         "psnr": 30.0 + 3.0 * q})
+    rows.append({**rows[0], "scheme": "short"})
+    table = {t["scheme"]: t for t in bd_table(rows, "digital", ["scsc", "short"], [10.0])}
+    np.testing.assert_allclose(table["scsc"]["bd_cbr_pct"], -20.0, atol=1e-6)
+    np.testing.assert_allclose(table["scsc"]["bd_psnr_db"], -3.0 * np.log(0.8), atol=1e-6)
+    np.testing.assert_allclose(table["digital"]["bd_cbr_pct"], 0.0, atol=1e-9)
+    assert table["short"]["bd_cbr_pct"] is None and "4 points" in table["short"]["note"]
+
+
+def test_imperfect_csi_channel_has_the_configured_error_variance():
+    """h_hat - h ~ CN(0, 0.1) per entry: sample variance within 5 standard errors."""
+    channel = MIMOChannel.from_config({**mimo_channel_config("rayleigh", "imperfect", 0.1),
+                                       "seed": 4})
+    h, h_hat = channel.generate(4000)
+    e = (h_hat - h).numpy().ravel()
+    var = np.mean(np.abs(e) ** 2)
+    assert abs(var - 0.1) < 5 * 0.1 / np.sqrt(e.size)
+    assert abs(np.mean(e.real * e.imag)) < 5 * 0.05 / np.sqrt(e.size)
+    perfect = MIMOChannel.from_config(mimo_channel_config("cdl-a", "perfect", 0.1))
+    h, h_hat = perfect.generate(4)
+    np.testing.assert_array_equal(h.numpy(), h_hat.numpy())
+    with pytest.raises(ValueError, match="csi"):
+        mimo_channel_config("rayleigh", "partial")
