@@ -11,7 +11,7 @@ normalised (S1 eq. (13)); the decoder mirrors :class:`~sem_sionna.nets.split.Sou
     y --(Re, Im)--> inverse head --> SynthesisTransform --> x_hat in (0, 1)
 
 With ``snr_adaptive=True`` both sides take ``snr_db`` and insert ADJSCC attention-feature
-modules (:class:`~sem_sionna.nets.blocks.SNRFeatureAttention`, Xu et al. 2021) after every
+modules (:class:`~sem_sionna.nets.feature_attention.SNRFeatureAttention`, Xu et al. 2021) after every
 stage, so one model serves a range of SNRs.
 """
 from __future__ import annotations

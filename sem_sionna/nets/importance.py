@@ -24,8 +24,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from sem_sionna.nets.blocks import (ResidualUnit, SEBlock, TransformerBlock, _snr_column,
-                                    _TracedBuild)
+from sem_sionna.nets.blocks import ResidualUnit, SEBlock, TransformerBlock, _TracedBuild
+from sem_sionna.nets.feature_attention import _snr_column
 from sem_sionna.nets.transforms import (PowerNormalization, _check_vector_shape,
                                         complex_to_real, real_to_complex)
 from sem_sionna.utils.checks import check_complex, check_positive_int, check_real

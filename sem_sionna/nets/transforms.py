@@ -10,7 +10,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.blocks import (_SNRConditioned, _check_nonneg_float, GDN, ResidualBlock, ResidualBlockWithStride, ResidualBlockUpsample, AttentionBlock, SubpixelConv, SNRFeatureAttention)
+from sem_sionna.nets.blocks import (GDN, AttentionBlock, ResidualBlock, ResidualBlockUpsample,
+                                    ResidualBlockWithStride, SubpixelConv, _check_nonneg_float,
+                                    _SNRConditioned)
+from sem_sionna.nets.feature_attention import SNRFeatureAttention
 from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["AnalysisTransform", "SynthesisTransform", "PowerNormalization", "real_to_complex",
