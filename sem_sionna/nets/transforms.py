@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 import keras
-import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.blocks import (GDN, AttentionBlock, ResidualBlock, ResidualBlockUpsample,
-                                    ResidualBlockWithStride, SubpixelConv, _check_nonneg_float,
-                                    _SNRConditioned)
+from sem_sionna.nets.blocks import (AttentionBlock, ResidualBlock, ResidualBlockUpsample,
+                                    ResidualBlockWithStride, SubpixelConv,
+                                    _check_nonneg_float, _SNRConditioned)
 from sem_sionna.nets.feature_attention import SNRFeatureAttention
 from sem_sionna.utils.checks import check_positive_int
 
