@@ -24,7 +24,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from matplotlib.figure import Figure
+import matplotlib.pyplot as plt
 from scipy.special import erfc
 
 from sem_sionna import phy
@@ -66,8 +66,7 @@ for m, name in ((2, "QPSK"), (4, "16-QAM")):
     print(f"{name:7s} simulated", np.array2string(np.array(ber[m]), precision=4))
     print(f"{name:7s} theory   ", np.array2string(theory[m], precision=4))
 
-fig = Figure(figsize=(5.5, 3.8))
-ax = fig.subplots()
+fig, ax = plt.subplots(figsize=(5.5, 3.8), layout='constrained')
 for m, name in ((2, "QPSK"), (4, "16-QAM")):
     ax.semilogy(snr_db, ber[m], "o", label=f"{name}, sem_sionna layers")
     ax.semilogy(snr_db, theory[m], "-", label=f"{name}, closed form")
@@ -76,7 +75,7 @@ ax.set_ylabel("BER")
 ax.set_ylim(1e-6, 1)
 ax.grid(True, which="both", alpha=0.3)
 ax.legend()
-fig
+plt.show()
 
 # %%
 # Against Sionna's own blocks
@@ -142,14 +141,13 @@ for snr in mimo_snr_db:
 for snr, b in zip(mimo_snr_db, bler):
     print(f"2x2 MIMO, SVD + water-filling, {snr:4.1f} dB: BLER {b:.3f}")
 
-fig = Figure(figsize=(5.5, 3.5))
-ax = fig.subplots()
+fig, ax = plt.subplots(figsize=(5.5, 3.5), layout='constrained')
 ax.semilogy(mimo_snr_db, np.maximum(bler, 1e-3), "o-")
 ax.set_xlabel("SNR [dB]")
 ax.set_ylabel("BLER (LDPC 512/1024, 16-QAM)")
 ax.set_title("2x2 Rayleigh block fading, SVD precoding")
 ax.grid(True, which="both", alpha=0.3)
-fig
+plt.show()
 
 # %%
 # XLA gives the same result as eager execution

@@ -25,7 +25,7 @@ import time
 import keras
 import numpy as np
 import tensorflow as tf
-from matplotlib.figure import Figure
+import matplotlib.pyplot as plt
 
 from sem_sionna import data, links, metrics, nets, phy
 
@@ -80,13 +80,12 @@ for epoch in range(6):
     print(f"epoch {epoch + 1}: MSE {history[-1]:.4f} "
           f"(PSNR {10 * np.log10(1 / history[-1]):.1f} dB)")
 
-fig = Figure(figsize=(5, 3))
-ax = fig.subplots()
+fig, ax = plt.subplots(figsize=(5, 3), layout='constrained')
 ax.plot(np.arange(1, len(history) + 1), 10 * np.log10(1 / np.array(history)), "o-")
 ax.set_xlabel("epoch")
 ax.set_ylabel("training PSNR [dB]")
 ax.grid(True, alpha=0.3)
-fig
+plt.show()
 
 # %%
 # Save the link and reload it
@@ -123,8 +122,7 @@ for channel in ("awgn", "rayleigh"):
     print(channel, " ".join(f"{s:4.0f} dB: {m:5.2f} +- {h:.2f}" for s, m, h in
                             zip(snr_db, mean, ci)))
 
-fig = Figure(figsize=(5.5, 3.8))
-ax = fig.subplots()
+fig, ax = plt.subplots(figsize=(5.5, 3.8), layout='constrained')
 for channel, (mean, ci) in curves.items():
     ax.plot(snr_db, mean, "o-", label=f"DeepJSCC, {channel}")
     ax.fill_between(snr_db, mean - ci, mean + ci, alpha=0.25)
@@ -132,14 +130,13 @@ ax.set_xlabel("SNR [dB]")
 ax.set_ylabel("PSNR [dB]")
 ax.grid(True, alpha=0.3)
 ax.legend()
-fig
+plt.show()
 
 # %%
 # Reconstructions at 10 dB:
 
 x_hat, _ = reloaded.reconstruct(state, 10.0, "awgn")
-fig = Figure(figsize=(6, 2.2))
-axes = fig.subplots(2, 6)
+fig, axes = plt.subplots(2, 6, figsize=(6, 2.2), layout='constrained')
 for i in range(6):
     axes[0, i].imshow(test_images[i])
     axes[1, i].imshow(np.clip(x_hat[i], 0, 1))
@@ -147,5 +144,5 @@ for i in range(6):
         axes[row, i].set_axis_off()
 axes[0, 0].set_title("input", fontsize=8, loc="left")
 axes[1, 0].set_title("DeepJSCC, 10 dB", fontsize=8, loc="left")
-fig
+plt.show()
 print(f"tutorial run time: {time.perf_counter() - T0:.1f} s")
