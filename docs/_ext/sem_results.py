@@ -134,6 +134,11 @@ class ScenarioResults(SphinxDirective):
         for fname, title in (("CLAIMS.md", "Claims tested by the run"),
                              ("SUMMARY.md", "Summary of the committed run")):
             path = root / fname
+            if fname == "CLAIMS.md" and not path.is_file():
+                note = nodes.note()
+                note += nodes.paragraph(text=f"results/{name}/CLAIMS.md not generated yet: "
+                                             f"the scenario run writes it.")
+                out.append(note)
             if path.is_file():
                 found = True
                 self.env.note_dependency(str(path))
