@@ -12,7 +12,7 @@ class WebPCodec(PillowCodec):
     ``quality`` is libwebp's quality factor 0..100.
 
     Transmitted payload: the whole WebP file in its simple lossy form, i.e. the
-    12-byte RIFF/WEBP header, the 8-byte ``VP8 `` chunk header and the VP8 key
+    12-byte RIFF/WEBP header, the 8-byte ``"VP8 "`` chunk header and the VP8 key
     frame (its 10-byte frame header included). Nothing is stripped.
 
     Example

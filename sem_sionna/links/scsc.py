@@ -297,7 +297,17 @@ class FixedQualityLink(DigitalLink):
         ``DigitalLink`` (``jit_compile`` defaults to False: on CPU XLA compiles for
         ~10 s and runs no faster).
 
-    Input / Output -- as :class:`~sem_sionna.links.DigitalLink`.
+    Input
+    -----
+    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
+    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
+
+    Output
+    ------
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions (the fallback image where a
+        block failed).
+    info : dict, only with ``return_info=True`` -- as :class:`~sem_sionna.links.DigitalLink`
+        (``decoded``, ``payload_bytes``, ``crc_ok``, ``quality``, each ``[batch]``).
     """
 
     def __init__(self, codec, quality, num_channel_uses, num_bits_per_symbol, coderate, channel,

@@ -135,6 +135,23 @@ class SplitJSCC(_BitLink):
         SNR-adaptive ones get the effective SNR after equalisation.
     seed : int or None -- channel noise and fading.
     jit_compile : bool -- compile the per-SNR channel part with XLA.
+
+    Input
+    -----
+    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
+    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
+    channel : "awgn" or "rayleigh", default "awgn" -- Rayleigh: block fading, one
+        coefficient per image, perfect CSI at the receiver.
+
+    Output
+    ------
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions.
+
+    Note
+    ----
+    Sweep API: ``encode(images)`` once per image batch, then
+    ``reconstruct(state, snr_db, channel)`` per SNR returns ``(x_hat, info)`` as NumPy,
+    ``info["bits"]`` / ``info["bits_hat"]`` the sent and received bits ``[batch, M]``.
     """
 
     def _map(self, u, no):
@@ -158,6 +175,23 @@ class LearnedInterfaceJSCC(_BitLink):
     interface : nets.LearnedBSCInterface -- its learned ``eps`` (bit importance ``1-2 eps``)
         conditions the channel mapper and demapper.
     channel_mapper, channel_demapper : nets.ImportanceChannelMapper / ...Demapper (stage 2).
+
+    Input
+    -----
+    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
+    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
+    channel : "awgn" or "rayleigh", default "awgn" -- Rayleigh: block fading, one
+        coefficient per image, perfect CSI at the receiver.
+
+    Output
+    ------
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions.
+
+    Note
+    ----
+    Sweep API: ``encode(images)`` once per image batch, then
+    ``reconstruct(state, snr_db, channel)`` per SNR returns ``(x_hat, info)`` as NumPy,
+    ``info["bits"]`` / ``info["bits_hat"]`` the sent and received bits ``[batch, M]``.
     """
 
     def __init__(self, source_mapper, source_demapper, interface, channel_mapper,
@@ -183,6 +217,17 @@ class DeepJSCC(_ImageLink):
     ----------
     encoder, decoder : nets.DeepJSCCEncoder / nets.DeepJSCCDecoder (SNR-adaptive ones get
         the SNR at the transmitter and the effective SNR at the receiver).
+
+    Input
+    -----
+    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
+    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
+    channel : "awgn" or "rayleigh", default "awgn" -- Rayleigh: block fading, one
+        coefficient per image, perfect CSI at the receiver.
+
+    Output
+    ------
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions.
     """
 
     _parts = ("encoder", "decoder")
