@@ -20,6 +20,19 @@ _HEADER_UE = ("log2_min_cb_minus3", "log2_diff_max_min_cb", "log2_min_tb_minus2"
 _RANGE_EXT_FLAGS = 9  # sps_range_extension(): nine flags (H.265 7.3.2.2.2)
 
 
+def _write_sao_pcm(w: BitWriter, fields: dict) -> None:
+    """sample_adaptive_offset_enabled_flag, pcm_enabled_flag and the PCM fields, in the
+    same order in the SPS (H.265 7.3.2.2) and in BPG's hevc_header."""
+    w.flag(fields["sao"])
+    w.flag(fields["pcm"])
+    if fields["pcm"]:
+        w.u(4, fields["pcm_bit_depth_luma_minus1"])
+        w.u(4, fields["pcm_bit_depth_chroma_minus1"])
+        w.ue(fields["log2_min_pcm_minus3"])
+        w.ue(fields["log2_diff_max_min_pcm"])
+        w.flag(fields["pcm_loop_filter_disabled"])
+
+
 def _profile_tier_level(writer: BitWriter, chroma_idc: int) -> None:
     """general profile_tier_level for one sub-layer (H.265 7.3.3): Main, or the
     format range extensions profile (Main 4:4:4) for 4:4:4; level 6.2 (no limit)."""
@@ -98,14 +111,7 @@ def _build_sps(chroma_idc: int, height: int, width: int, fields: dict) -> bytes:
     w.ue(fields["max_tb_depth_intra"])
     w.u(1, 0)  # scaling_list_enabled_flag
     w.u(1, 1)  # amp_enabled_flag
-    w.flag(fields["sao"])
-    w.flag(fields["pcm"])
-    if fields["pcm"]:
-        w.u(4, fields["pcm_bit_depth_luma_minus1"])
-        w.u(4, fields["pcm_bit_depth_chroma_minus1"])
-        w.ue(fields["log2_min_pcm_minus3"])
-        w.ue(fields["log2_diff_max_min_pcm"])
-        w.flag(fields["pcm_loop_filter_disabled"])
+    _write_sao_pcm(w, fields)
     w.ue(0)    # num_short_term_ref_pic_sets
     w.u(1, 0)  # long_term_ref_pics_present_flag
     w.u(1, 1)  # sps_temporal_mvp_enabled_flag
@@ -180,14 +186,7 @@ def write_hevc_header(fields: dict) -> bytes:
     w = BitWriter()
     for key in _HEADER_UE:
         w.ue(fields[key])
-    w.flag(fields["sao"])
-    w.flag(fields["pcm"])
-    if fields["pcm"]:
-        w.u(4, fields["pcm_bit_depth_luma_minus1"])
-        w.u(4, fields["pcm_bit_depth_chroma_minus1"])
-        w.ue(fields["log2_min_pcm_minus3"])
-        w.ue(fields["log2_diff_max_min_pcm"])
-        w.flag(fields["pcm_loop_filter_disabled"])
+    _write_sao_pcm(w, fields)
     w.flag(fields["strong_intra_smoothing"])
     w.flag(fields["sps_extension"])
     if fields["sps_extension"]:
