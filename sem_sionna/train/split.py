@@ -24,10 +24,13 @@ per example (S0: 5-20 dB); SNR-adaptive mappers (``snr_adaptive=True`` or the im
 mappers of :mod:`sem_sionna.nets.importance`) receive it, the importance mappers also get
 the interface's ``eps``.
 
-Both functions compile their step with ``tf.function`` (``jit_compile`` for XLA), accept an
-optional ``tf.distribute.Strategy`` (build the models and call the function inside
-``strategy.scope()``), log one line per epoch with the ETA and return a history dict of
-per-epoch means.
+:func:`train_deepjscc_stage` trains the analog DeepJSCC baseline the two seeds compare
+with (encoder and decoder end to end, MSE over AWGN at one SNR).
+
+The two-stage functions compile their step with ``tf.function`` (``jit_compile`` for
+XLA), accept an optional ``tf.distribute.Strategy`` (build the models and call the
+function inside ``strategy.scope()``), log one line per epoch with the ETA and return a
+history dict of per-epoch means.
 """
 from __future__ import annotations
 
