@@ -66,8 +66,10 @@ def source_key(cfg: Config, kind: str, image_shape, seed: int) -> dict:
         key.update(s0_source=cfg.s0_source, swin_embed_dim=cfg.swin.embed_dim,
                    swin_depth=cfg.swin.depth, swin_window=cfg.swin.window,
                    swin_heads=cfg.swin.heads)
-    if kind == "multilevel" and cfg.vimco_batch_size is not None:  # S1's VIMCO stages only
-        key["vimco_batch_size"] = cfg.vimco_batch_size
+    if kind == "multilevel":  # S1 only: its interface's eps ladder and VIMCO batch
+        key.update(eps_max=cfg.eps_max, eps_min=cfg.eps_min)
+        if cfg.vimco_batch_size is not None:
+            key["vimco_batch_size"] = cfg.vimco_batch_size
     return key
 
 
@@ -93,7 +95,8 @@ def train_split_jscc(cfg: Config, train_images, store: WeightStore, seed: int = 
     """
     image_shape = train_images.shape[1:]
     f, g = _source_pair(cfg, image_shape)
-    interface = nets.MultiLevelBSC(cfg.num_levels, num_bits=cfg.num_bits, seed=seed)
+    interface = nets.MultiLevelBSC(cfg.num_levels, eps_max=cfg.eps_max, eps_min=cfg.eps_min,
+                                   num_bits=cfg.num_bits, seed=seed)
     store.load_or_train(
         "s1_source", source_key(cfg, "multilevel", image_shape, seed),
         {"source_mapper": f, "source_demapper": g},

@@ -66,3 +66,22 @@ def test_num_symbols_and_describe():
     assert svl.num_symbols((32, 32, 3), 1 / 24) == 128
     assert svl.num_symbols((32, 32, 3), 1 / 48) == 64
     assert svl.describe({}) == {}
+
+
+def test_multilevel_interface_uses_the_configured_eps_ladder(tmp_path, monkeypatch):
+    """S1's interface takes ``eps_max``/``eps_min`` from the config, and they key its weights."""
+    from sem_sionna.nets import multilevel_eps
+    seen = []
+    real = svl.train_source_stage
+
+    def recorder(f, g, interface, *args, **kwargs):
+        seen.append(interface.level_eps)
+        return real(f, g, interface, *args, **kwargs)
+    monkeypatch.setattr(svl, "train_source_stage", recorder)
+    cfg = dataclasses.replace(SMOKE, eps_max=0.3, eps_min=0.01, stage2_estimator="ste")
+    svl.train_split_jscc(cfg, _images(), WeightStore(tmp_path), log=lambda line: None)
+    np.testing.assert_allclose(seen[0], multilevel_eps(SMOKE.num_levels, 0.3, 0.01))
+    assert (svl.source_key(cfg, "multilevel", (32, 32, 3), 0)
+            != svl.source_key(SMOKE, "multilevel", (32, 32, 3), 0))
+    assert (svl.source_key(cfg, "learned", (32, 32, 3), 0)
+            == svl.source_key(SMOKE, "learned", (32, 32, 3), 0))
