@@ -47,6 +47,7 @@ from sem_sionna.nets.importance import ImportanceChannelDemapper, ImportanceChan
 from sem_sionna.phy.channel import AWGN
 from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.seeding import derive_seed
 from sem_sionna.train.loop import Trainer, strategy_scope
 from sem_sionna.train.vimco import vimco_loss
 
@@ -276,8 +277,9 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                      else interface.eps)
     with strategy_scope(strategy):
         sample_seed = keras.random.SeedGenerator(seed)
-        snr_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
-        awgn = AWGN(seed=None if seed is None else seed + 2)
+        snr_seed = keras.random.SeedGenerator(None if seed is None
+                                              else derive_seed(seed, "channel_stage", "snr"))
+        awgn = AWGN(seed=None if seed is None else derive_seed(seed, "channel_stage", "awgn"))
     adaptive_tx = importance or getattr(channel_mapper, "snr_adaptive", False)
     adaptive_rx = importance or getattr(channel_demapper, "snr_adaptive", False)
 
