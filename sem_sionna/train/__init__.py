@@ -1,7 +1,7 @@
 """Training: generic compiled loop with checkpoints and strategies, weight store, schedules."""
 from sem_sionna.train.classifier import train_classifier
 from sem_sionna.train.loop import Trainer, format_eta, strategy_scope
-from sem_sionna.train.split import train_channel_stage, train_source_stage
+from sem_sionna.train.split import train_channel_stage, train_deepjscc_stage, train_source_stage
 from sem_sionna.train.store import WeightStore, config_hash
 from sem_sionna.train.vimco import bernoulli_log_prob, vimco_learning_signals, vimco_loss
 
@@ -14,6 +14,7 @@ __all__ = [
     "format_eta",
     "strategy_scope",
     "train_channel_stage",
+    "train_deepjscc_stage",
     "train_source_stage",
     "vimco_learning_signals",
     "vimco_loss",

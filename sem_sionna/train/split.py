@@ -24,10 +24,13 @@ per example (S0: 5-20 dB); SNR-adaptive mappers (``snr_adaptive=True`` or the im
 mappers of :mod:`sem_sionna.nets.importance`) receive it, the importance mappers also get
 the interface's ``eps``.
 
-Both functions compile their step with ``tf.function`` (``jit_compile`` for XLA), accept an
-optional ``tf.distribute.Strategy`` (build the models and call the function inside
-``strategy.scope()``), log one line per epoch with the ETA and return a history dict of
-per-epoch means.
+:func:`train_deepjscc_stage` trains the analog DeepJSCC baseline the two seeds compare
+with (encoder and decoder end to end, MSE over AWGN at one SNR).
+
+The two-stage functions compile their step with ``tf.function`` (``jit_compile`` for
+XLA), accept an optional ``tf.distribute.Strategy`` (build the models and call the
+function inside ``strategy.scope()``), log one line per epoch with the ETA and return a
+history dict of per-epoch means.
 """
 from __future__ import annotations
 
@@ -38,13 +41,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sem_sionna.data import as_dataset
+from sem_sionna.links.analog import SISOChannel
 from sem_sionna.nets.importance import ImportanceChannelDemapper, ImportanceChannelMapper
 from sem_sionna.phy.channel import AWGN
+from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.seeding import derive_seed
 from sem_sionna.train.loop import Trainer, strategy_scope
 from sem_sionna.train.vimco import vimco_loss
 
-__all__ = ["train_source_stage", "train_channel_stage"]
+__all__ = ["train_source_stage", "train_channel_stage", "train_deepjscc_stage"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,16 +69,15 @@ def _as_dataset(data, batch_size, seed):
     """A batched ``tf.data.Dataset`` from a dataset, an array/tensor or a tuple of them."""
     if isinstance(data, tf.data.Dataset):
         return data
-    if isinstance(data, (np.ndarray, tf.Tensor)) or (
-            isinstance(data, tuple) and all(isinstance(d, (np.ndarray, tf.Tensor)) for d in data)):
-        first = data[0] if isinstance(data, tuple) else data
-        n = int(first.shape[0])
-        bs = check_positive_int(batch_size, "batch_size")
-        ds = tf.data.Dataset.from_tensor_slices(data).shuffle(n, seed=seed)
-        # equal batch shapes keep one compiled step (XLA recompiles for every new shape)
-        return ds.batch(bs, drop_remainder=n >= bs)
-    raise TypeError("`dataset` must be a tf.data.Dataset, an array/tensor of images or a "
-                    f"tuple of arrays, got {type(data).__name__}")
+    arrays = data if isinstance(data, tuple) else (data,)
+    if not all(isinstance(d, (np.ndarray, tf.Tensor)) for d in arrays):
+        raise TypeError("`dataset` must be a tf.data.Dataset, an array/tensor of images or a "
+                        f"tuple of arrays, got {type(data).__name__}")
+    n = int(arrays[0].shape[0])
+    bs = check_positive_int(batch_size, "batch_size")
+    # equal batch shapes keep one compiled step (XLA recompiles for every new shape)
+    return as_dataset(*arrays, batch_size=bs, shuffle=True, seed=0 if seed is None else seed,
+                      drop_remainder=n >= bs)
 
 
 def _mse_scale(images):
@@ -271,8 +277,9 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                      else interface.eps)
     with strategy_scope(strategy):
         sample_seed = keras.random.SeedGenerator(seed)
-        snr_seed = keras.random.SeedGenerator(None if seed is None else seed + 1)
-        awgn = AWGN(seed=None if seed is None else seed + 2)
+        snr_seed = keras.random.SeedGenerator(None if seed is None
+                                              else derive_seed(seed, "channel_stage", "snr"))
+        awgn = AWGN(seed=None if seed is None else derive_seed(seed, "channel_stage", "awgn"))
     adaptive_tx = importance or getattr(channel_mapper, "snr_adaptive", False)
     adaptive_rx = importance or getattr(channel_demapper, "snr_adaptive", False)
 
@@ -293,7 +300,7 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
             z = channel_mapper(u, snr) if adaptive_tx else channel_mapper(u)
         z = tf.tile(z, [reps, 1])
         snr_r = tf.tile(snr, [reps])
-        y = awgn(z, tf.pow(10.0, -snr_r / 10.0))
+        y = awgn(z, snrdb2no(snr_r))
         if importance:
             return channel_demapper(y, eps, snr_r)
         return channel_demapper(y, snr_r) if adaptive_rx else channel_demapper(y)
@@ -344,3 +351,46 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                       eval_step, _trackables(channel_mapper, channel_demapper), ckpt_dir, log)
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
                        early_stopping_patience)
+
+
+# ----------------------------------------------------------------------------- DeepJSCC
+def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Layer, dataset,
+                         snr_db: float, epochs: int = 1, lr: float = 1e-4, batch_size: int = 32,
+                         steps_per_epoch: int | None = None, seed: int | None = None,
+                         name: str = "deepjscc", log: Callable[[str], None] | None = None,
+                         ckpt_dir=None) -> dict:
+    """Train an analog DeepJSCC encoder and decoder end to end: MSE over AWGN at one SNR.
+
+    The baseline of S1 and S0 (Bourtsoulatze et al.)::
+
+        x --encoder--> z --AWGN(no)--> z_hat --decoder--> x_hat
+
+    Parameters
+    ----------
+    encoder, decoder : :class:`~sem_sionna.nets.deepjscc.DeepJSCCEncoder` /
+        :class:`~sem_sionna.nets.deepjscc.DeepJSCCDecoder`, built (called once).
+    dataset : tf.data.Dataset of [b, H, W, 3] images in [0, 1], or an array of images
+        (shuffled and batched with ``batch_size``).
+    snr_db : float -- training SNR, dB.
+    name : str -- stage name in the log lines.
+    other parameters : as in :func:`train_source_stage`.
+
+    Output
+    ------
+    history : dict of lists per epoch -- ``loss`` and ``mse`` (per pixel), ``psnr``, ``lr``,
+        ``epoch_time_s``.
+    """
+    ds = _as_dataset(dataset, batch_size, seed)
+    channel = SISOChannel("awgn", seed=seed)
+    no = float(snrdb2no(float(snr_db)))
+
+    def step(images):
+        images = tf.cast(images, tf.float32)
+        z_hat, _ = channel(encoder(images), no)
+        mse = tf.reduce_mean(tf.square(images - decoder(z_hat)))
+        return mse, {"mse": mse}
+
+    trainer = Trainer(name, step, encoder.trainable_variables + decoder.trainable_variables,
+                      lr=lr, checkpoint={"encoder": encoder, "decoder": decoder},
+                      ckpt_dir=ckpt_dir, log=log)
+    return trainer.fit(ds, epochs, steps_per_epoch=steps_per_epoch)

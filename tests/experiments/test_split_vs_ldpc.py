@@ -1,14 +1,22 @@
-"""scenarios/split_vs_ldpc.py end to end on the smoke profile."""
+"""scenarios/split_vs_ldpc.py end to end on the smoke profile, against tests/expected/."""
 import json
+import math
+from pathlib import Path
 
 import pytest
 from scenario_scripts import load_scenario
 
 from sem_sionna.utils.io import read_csv
 
+EXPECTED = Path(__file__).resolve().parents[1] / "expected" / "split_vs_ldpc.csv"
+# metrics.csv holds 6 significant digits: one unit in the last written digit
+RTOL = 1e-5
 CONTRACT = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "n_images"]
 FIGURES = ["psnr_vs_snr.png", "ms_ssim_vs_snr.png", "decode_failure_vs_snr.png",
            "interface_ber.png", "learned_eps.png", "examples.png"]
+KEY = ("scheme", "channel", "cbr", "snr_db")
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -16,6 +24,24 @@ def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("split_vs_ldpc")
     load_scenario("split_vs_ldpc").main(["--profile", "smoke", "--out", str(out)])
     return out
+
+
+def _by_key(rows):
+    return {tuple(r[k] for k in KEY): r for r in rows}
+
+
+def test_smoke_metrics_match_the_expected_file(smoke_run):
+    got, want = _by_key(read_csv(smoke_run / "metrics.csv")), _by_key(read_csv(EXPECTED))
+    assert got.keys() == want.keys()
+    for key, row in want.items():
+        assert got[key].keys() == row.keys(), key
+        for col, value in row.items():
+            if value is None or isinstance(value, float) and math.isnan(value):
+                assert got[key][col] is None or math.isnan(got[key][col]), (key, col)
+            elif isinstance(value, (int, float)):
+                assert got[key][col] == pytest.approx(value, rel=RTOL), (key, col)
+            else:
+                assert got[key][col] == value, (key, col)
 
 
 def test_smoke_writes_every_output(smoke_run):
@@ -30,12 +56,14 @@ def test_smoke_writes_every_output(smoke_run):
         assert (smoke_run / name).stat().st_size > 1000, name
     run = json.loads((smoke_run / "run.json").read_text())
     assert run["seed"] == 0 and "train_split_jscc" in run["stages"]
+    assert run["status"] == "done"
+    assert run["config"]["stage1"] == {"epochs": 1, "steps": 2}
     assert len(run["interface_ber"]["ber"]) == 2
 
 
 def test_digital_chain_cliff_is_visible(smoke_run):
-    rows = {(r["scheme"], r["channel"], r["snr_db"]): r for r in read_csv(smoke_run /
-                                                                           "metrics.csv")}
+    rows = {(r["scheme"], r["channel"], r["snr_db"]): r
+            for r in read_csv(smoke_run / "metrics.csv")}
     low, high = rows[("hevc+ldpc", "awgn", 0)], rows[("hevc+ldpc", "awgn", 20)]
     assert low["fail_rate"] == 1.0 and high["fail_rate"] == 0.0
     assert high["psnr"] > low["psnr"] + 5
