@@ -32,6 +32,7 @@ CPU threads, are not in it).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import math
@@ -74,6 +75,31 @@ DRY_RUN = {
                             betas=[1e-4, 1e-2], alphas=[0.0, 2.0], search_snr_db=[0.0],
                             thresholds=[0.0, 1.0], snr_db=[0.0]),
 }
+
+
+def get_field(config, path: str):
+    """``config.a.b`` for ``path = "a.b"`` (nested frozen dataclasses)."""
+    for part in path.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def replace_fields(config, changes: dict):
+    """A copy of a frozen dataclass config with ``{"field" or "group.field": value}``
+    replaced (``dataclasses.replace`` at every level); unknown fields raise."""
+    nested: dict = {}
+    flat = {}
+    for path, value in changes.items():
+        head, _, rest = path.partition(".")
+        if not hasattr(config, head):
+            raise ValueError(f"{type(config).__name__} has no field {head!r}")
+        if rest:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            flat[head] = value
+    for head, sub in nested.items():
+        flat[head] = replace_fields(getattr(config, head), sub)
+    return dataclasses.replace(config, **flat)
 
 
 # ----------------------------------------------------------------------- worker side
@@ -184,16 +210,13 @@ def worker(name: str, out_json: Path, opts: argparse.Namespace) -> None:
 
     tf.get_logger().setLevel("ERROR")
     module = _load_scenario(name)
-    paper = dict(module.PROFILES["paper"])
-    dry = dict(DRY_RUN[name])
-    if dry.pop("dataset", None) is not None:
-        paper.pop("dataset", None)                       # embedded photos, not CIFAR-10
-    module.PROFILES["paper"] = {**paper, **dry}
+    paper = module.PROFILES["paper"]
+    dry = DRY_RUN[name]
+    module.PROFILES["paper"] = replace_fields(paper, dry)
     scale = PAPER_TRAIN_IMAGES[name] / dry["n_train"]
     rows: list[dict] = []
     key, prefixes = REPEATED.get(name, (None, ()))
-    full = {**getattr(module, "COMMON", {}), **module.PROFILES.get("quick", {}), **paper}
-    factor = len(full[key]) / len(dry[key]) if key else 1.0
+    factor = len(get_field(paper, key)) / len(dry[key]) if key else 1.0
 
     def repeat(stage: str) -> float:
         return factor if stage.startswith(prefixes) else 1.0
