@@ -50,6 +50,11 @@ def _mean_gap(x_a, y_a, x_t, y_t, what: str) -> float:
     return float(((int_t(hi) - int_t(lo)) - (int_a(hi) - int_a(lo))) / (hi - lo))
 
 
+def _curves(rate_anchor, psnr_anchor, rate_test, psnr_test):
+    """Both curves checked: ``(log10 rate, PSNR)`` of the anchor, then of the test."""
+    return (*_curve(rate_anchor, psnr_anchor, "anchor"), *_curve(rate_test, psnr_test, "test"))
+
+
 def bd_rate(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
     """Average rate difference of the test curve at equal PSNR (BD-rate).
 
@@ -63,8 +68,7 @@ def bd_rate(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
     bd_rate : float -- percent; negative means the test needs less rate for the same
         PSNR (e.g. -10.0 when it needs 0.9 times the anchor's rate everywhere).
     """
-    lr_a, p_a = _curve(rate_anchor, psnr_anchor, "anchor")
-    lr_t, p_t = _curve(rate_test, psnr_test, "test")
+    lr_a, p_a, lr_t, p_t = _curves(rate_anchor, psnr_anchor, rate_test, psnr_test)
     gap = _mean_gap(p_a, lr_a, p_t, lr_t, "PSNR")
     return float((10.0 ** gap - 1.0) * 100.0)
 
@@ -72,15 +76,11 @@ def bd_rate(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
 def bd_psnr(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
     """Average PSNR difference of the test curve at equal rate (BD-PSNR).
 
-    Parameters
-    ----------
-    rate_anchor, psnr_anchor : [>= 4], float -- anchor curve (rate > 0, PSNR in dB).
-    rate_test, psnr_test : [>= 4], float -- test curve.
+    Parameters as :func:`bd_rate`.
 
     Output
     ------
     bd_psnr : float -- dB; positive means the test has higher PSNR at the same rate.
     """
-    lr_a, p_a = _curve(rate_anchor, psnr_anchor, "anchor")
-    lr_t, p_t = _curve(rate_test, psnr_test, "test")
+    lr_a, p_a, lr_t, p_t = _curves(rate_anchor, psnr_anchor, rate_test, psnr_test)
     return _mean_gap(lr_a, p_a, lr_t, p_t, "log-rate")
