@@ -4,8 +4,8 @@
 per-image samples of ``per_image.npz`` and the result tables) and writes ``claims.json``
 (the SPEC schema) and ``CLAIMS.md``. ``python -m sem_sionna.experiments.report`` rewrites
 the marked blocks ``<!-- BEGIN claims:<scenario> -->`` ... ``<!-- END claims:<scenario> -->``
-of ``README.md`` from ``results/<scenario>/CLAIMS.md``, so the prose cannot drift from
-the numbers::
+of ``README.md`` from ``results/<scenario>/claims.json`` (and the ``runs`` block from the
+``run.json`` files), so the prose cannot drift from the numbers::
 
     python -m sem_sionna.experiments.report [--readme README.md] [--results results]
 """
@@ -21,7 +21,7 @@ from sem_sionna.metrics import (PerImage, claims_markdown, evaluate_claims,
                                 replace_marked_block, write_claims as _write_claims_json)
 from sem_sionna.utils import atomic_write_text, logger
 
-__all__ = ["write_claims", "update_readme", "main"]
+__all__ = ["write_claims", "runs_markdown", "update_readme", "main"]
 
 
 def write_claims(out_dir: str | os.PathLike, claims: Sequence, *,
@@ -59,13 +59,32 @@ def write_claims(out_dir: str | os.PathLike, claims: Sequence, *,
     return entries
 
 
+def runs_markdown(results: str | os.PathLike) -> str:
+    """A table of the runs behind ``results/*/run.json``: profile, code commit (and
+    whether the code tree was clean), status, wall time and peak memory."""
+    lines = ["| scenario | profile | code commit | clean | status | wall time | peak RSS |",
+             "|---|---|---|---|---|---|---|"]
+    for path in sorted(Path(results).glob("*/run.json")):
+        run = json.loads(path.read_text(encoding="utf-8"))
+        peak = max((v for v in (run.get("peak_rss_mib") or {}).values() if v), default=None)
+        commit = (run.get("git_commit") or "?")[:10]
+        lines.append(f"| `{path.parent.name}` | {run.get('profile')} | `{commit}` | "
+                     f"{'yes' if run.get('git_dirty') is False else 'no'} | "
+                     f"{run.get('status')} | {float(run.get('wall_s') or 0) / 60:.1f} min | "
+                     + (f"{peak / 1024:.2f} GiB |" if peak else "- |"))
+    return "\n".join(lines) + "\n"
+
+
 def update_readme(readme: str | os.PathLike, results: str | os.PathLike) -> list[str]:
     """Rewrite every ``claims:<scenario>`` block of ``readme`` from
-    ``results/<scenario>/CLAIMS.md`` (its table, without the heading); return the
-    scenarios updated. A block whose file is missing is left as it is, with a warning."""
+    ``results/<scenario>/claims.json`` and the ``runs`` block from the ``run.json`` files;
+    return the blocks updated. Blocks without markers are left alone."""
     readme, results = Path(readme), Path(results)
     text = readme.read_text(encoding="utf-8")
     updated = []
+    if "<!-- BEGIN runs -->" in text:
+        text = replace_marked_block(text, "runs", runs_markdown(results))
+        updated.append("runs")
     for path in sorted(results.glob("*/claims.json")):
         name = path.parent.name
         marker = f"claims:{name}"

@@ -38,3 +38,17 @@ def test_write_claims_computes_verdicts_and_readme_block(tmp_path):
     assert report.main(["--readme", str(readme), "--results", str(tmp_path / "results")]) == 0
     text = readme.read_text()
     assert "old" not in text and "a_beats_b" in text and text.endswith("end\n")
+
+
+def test_runs_block_from_run_json(tmp_path):
+    out = tmp_path / "results" / "toy"
+    out.mkdir(parents=True)
+    (out / "run.json").write_text(json.dumps({
+        "profile": "quick", "git_commit": "0123456789abcdef", "git_dirty": False,
+        "status": "done", "wall_s": 600.0, "peak_rss_mib": {"train": 1024.0, "sweep": 2048.0}}))
+    table = report.runs_markdown(tmp_path / "results")
+    assert "| `toy` | quick | `0123456789` | yes | done | 10.0 min | 2.00 GiB |" in table
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- BEGIN runs -->\n<!-- END runs -->\n")
+    assert report.update_readme(readme, tmp_path / "results") == ["runs"]
+    assert "10.0 min" in readme.read_text()
