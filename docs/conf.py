@@ -61,7 +61,8 @@ napoleon_use_rtype = False
 napoleon_use_ivar = True
 napoleon_preprocess_types = False
 # Sionna's sections: "Input" lists call arguments, "Output" the returned tensors
-napoleon_custom_sections = [("Input", "params_style"), ("Output", "returns_style")]
+napoleon_custom_sections = [("Input", "params_style"), ("Output", "returns_style"),
+                            ("Fields", "params_style")]
 
 # -- sphinx-gallery -----------------------------------------------------------------
 sphinx_gallery_conf = {

@@ -17,7 +17,7 @@ import re
 from sphinx.pycode import ModuleAnalyzer, PycodeError
 
 SECTIONS = {"parameters", "input", "output", "returns", "yields", "attributes",
-            "other parameters", "keyword arguments", "raises"}
+            "other parameters", "keyword arguments", "raises", "fields"}
 _UNDERLINE = re.compile(r"^\s*-{3,}\s*$")
 _ENTRY = re.compile(r"^(?P<head>\S.*?)\s+--\s+(?P<desc>\S.*)$")
 
@@ -29,6 +29,12 @@ def _split_entries(lines: list[str]) -> list[str]:
     while i < len(lines):
         line = lines[i]
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
+        head = line.strip()
+        if head.lower().startswith("fields ") and _UNDERLINE.match(nxt):
+            # a typed config's "Fields (and those of X)": the note, then the section
+            indent = line[:len(line) - len(line.lstrip())]
+            out += [indent + head + ":", ""]
+            line, nxt = indent + "Fields", indent + "------"
         if line.strip().lower() in SECTIONS and _UNDERLINE.match(nxt):
             section = len(line) - len(line.lstrip())
             out += [line, nxt]
