@@ -12,14 +12,14 @@ subchannel matching, and decoded by the VAE decoder::
     (assignment, p) = allocate_features(scheme, I, g)        [EPA|MMSE|WMMSE][-M]
     x --assignment--> [T channel uses x ns streams] --* sqrt(ns p)--> SVDPrecoder("equal")
       --> MIMOChannel.apply(h, no) --> SVDCombiner("equal") --> Re(.) / sqrt(ns p)
-      --> LMMSE shrink p g / (1 + p g) --inverse assignment--> x_hat
+      --> estimate (ZF: as is; LMMSE: shrunk by p g / (1 + p g)) --inverse assignment--> x_hat
     x_hat --mean + std * x_hat--> VAEDecoder --> images_hat
 
 Each real feature rides the in-phase part of one eigen-channel use, so a feature
 on eigen-channel ``k`` with power ``p`` sees the real SNR ``p g_k`` with
-``g_k = 2 sigma_k^2 / no`` and, after the LMMSE estimate, the error
-``1 / (1 + p g_k)``: the objective the allocators of
-:mod:`sem_sionna.phy.allocation` minimise. One channel matrix is held over the
+``g_k = 2 sigma_k^2 / no`` and, after the receiver's estimate, the error
+``1 / (p g_k)`` (``mse_model="zf"``) or ``1 / (1 + p g_k)`` (``"lmmse"``): the
+objective the allocators of :mod:`sem_sionna.phy.allocation` minimise for that model. One channel matrix is held over the
 ``T = d / ns`` channel uses of an image; the power per channel use is 1 (SPEC).
 
 :func:`transmit` sends a set of images through a link in batches with common
@@ -35,6 +35,8 @@ from sem_sionna.nets.ciba import NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import (
     ALLOCATION_SCHEMES,
+    DEFAULT_MSE_MODEL,
+    MSE_MODELS,
     allocate_features,
     apply_assignment,
     eigen_gains,
@@ -69,6 +71,9 @@ class ImportanceMIMOLink(keras.layers.Layer):
     feature_mean, feature_std : [latent_dim] array or None -- feature normalisation
         (:func:`~sem_sionna.train.ciba.feature_statistics`); stored as weights.
     seed : int or None -- seed of the channel (draws of ``h`` and noise).
+    mse_model : str, default :data:`~sem_sionna.phy.allocation.DEFAULT_MSE_MODEL` --
+        receiver estimate and the MSE the allocation minimises, one of
+        :data:`~sem_sionna.phy.allocation.MSE_MODELS`.
 
     Input
     -----
@@ -88,8 +93,12 @@ class ImportanceMIMOLink(keras.layers.Layer):
     def __init__(self, encoder: VAEEncoder, decoder: VAEDecoder,
                  noise_predictor: NoisePredictor, num_tx_ant: int = 4, num_rx_ant: int = 4,
                  scheme: str = "WMMSE-M", alpha: float = 2.0, csi_error_var: float = 0.0,
-                 feature_mean=None, feature_std=None, seed=None, **kwargs):
+                 feature_mean=None, feature_std=None, seed=None,
+                 mse_model: str = DEFAULT_MSE_MODEL, **kwargs):
         super().__init__(**kwargs)
+        if mse_model not in MSE_MODELS:
+            raise ValueError(f"`mse_model` must be one of {list(MSE_MODELS)}, got {mse_model!r}")
+        self.mse_model = mse_model
         if scheme not in ALLOCATION_SCHEMES:
             raise ValueError(f"`scheme` must be one of {list(ALLOCATION_SCHEMES)}, "
                              f"got {scheme!r}")
@@ -170,7 +179,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
         lam = eigen_gains(h_hat, ns)  # [b, ns], the precoder's stream order
         # a real feature on the in-phase part sees noise variance no / 2
         gains = tf.tile((2.0 * lam / tf.maximum(no_col, 1e-30))[:, None, :], [1, t, 1])
-        assignment, p = allocate_features(self.scheme, importance, gains, 1.0, self.alpha)
+        assignment, p = allocate_features(self.scheme, importance, gains, 1.0, self.alpha,
+                                          mse_model=self.mse_model)
 
         slots = tf.reshape(apply_assignment(x, assignment), [batch, t, ns])
         amp = tf.sqrt(ns * p)  # SVDPrecoder("equal") gives each stream power 1/ns
@@ -183,7 +193,10 @@ class ImportanceMIMOLink(keras.layers.Layer):
         on = amp > 0
         safe_amp = tf.where(on, amp, tf.ones_like(amp))
         snr = 2.0 * tf.square(amp) / no_eff[:, None, :]  # = p g for the true channel
-        est = tf.where(on, r / safe_amp * snr / (1.0 + snr), tf.zeros_like(r))
+        unbiased = r / safe_amp
+        if self.mse_model == "lmmse":
+            unbiased = unbiased * snr / (1.0 + snr)
+        est = tf.where(on, unbiased, tf.zeros_like(r))
         x_hat = invert_assignment(tf.reshape(est, [batch, self.latent_dim]), assignment)
         images_hat = self.decoder(self.feature_mean + self.feature_std * x_hat)
         if not return_info:
@@ -197,7 +210,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
                 "decoder": ser(self.decoder), "noise_predictor": ser(self.noise_predictor),
                 "num_tx_ant": self.num_tx_ant, "num_rx_ant": self.num_rx_ant,
                 "scheme": self.scheme, "alpha": self.alpha,
-                "csi_error_var": self.csi_error_var, "seed": self.seed}
+                "csi_error_var": self.csi_error_var, "seed": self.seed,
+                "mse_model": self.mse_model}
 
     @classmethod
     def from_config(cls, config):

@@ -48,7 +48,7 @@ def test_noiseless_link_returns_the_clean_reconstruction(rng):
 def test_feature_error_matches_lmmse_theory(rng):
     """Per-feature MSE given x: x^2/(1+snr)^2 + snr/(1+snr)^2 with snr = p g."""
     x = tf.tile(_images(rng, 2), [200, 1, 1, 1])  # each copy gets its own channel and noise
-    link = _link("MMSE-M")
+    link = _link("MMSE-M", mse_model="lmmse")
     _, info = link(x, 5.0, return_info=True)
     slot_snr = tf.reshape(info["power"] * info["gains"], [400, -1])
     snr = tf.gather(slot_snr, tf.argsort(info["assignment"], axis=-1), batch_dims=1).numpy()
@@ -60,6 +60,21 @@ def test_feature_error_matches_lmmse_theory(rng):
     # a zero-forcing receiver (no shrinkage) would have the larger error mean(1 / snr)
     on = snr > 0
     assert np.mean(1.0 / snr[on]) > expected[on].mean() + 4 * stderr
+
+
+def test_feature_error_matches_zf_theory(rng):
+    """ZF model: unbiased estimate, per-feature MSE 1 / (p g) whatever x."""
+    x = tf.tile(_images(rng, 2), [200, 1, 1, 1])
+    link = _link("WMMSE-M", mse_model="zf", alpha=1.0)
+    _, info = link(x, 5.0, return_info=True)
+    slot_snr = tf.reshape(info["power"] * info["gains"], [400, -1])
+    snr = tf.gather(slot_snr, tf.argsort(info["assignment"], axis=-1), batch_dims=1).numpy()
+    f, f_hat = info["features"].numpy(), info["features_hat"].numpy()
+    on = snr > 0
+    z = (f_hat - f)[on] * np.sqrt(snr[on])  # standard normal under the ZF model
+    assert abs(z.mean()) < 4 / np.sqrt(z.size)
+    assert abs(np.mean(z ** 2) - 1.0) < 4 * np.sqrt(2 / z.size)
+    np.testing.assert_array_equal(f_hat[~on], 0.0)  # features without power are not sent
 
 
 def test_matching_and_common_random_numbers(rng):
