@@ -42,8 +42,8 @@ PROFILES = {
         vae=VAEConfig(latent_dim=16, filters=8, num_stages=3, epochs=2, batch_size=64, lr=2e-3,
                       kl_weight=0.1),
         ciba=CIBAConfig(units=16, epochs=1, batch_size=64, lr=2e-3),
-        betas=(1e-4, 1e-2), alphas=(0.0, 2.0), search_snr_db=(0.0,),
-        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0)),
+        betas=(1e-4, 1e-3, 1e-2), alphas=(0.0, 2.0, 4.0), search_snr_db=(0.0, 10.0),
+        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0), channel_draws=2),
     "quick": QUICK,
     "paper": dataclasses.replace(
         QUICK, n_train=50000, n_val=2000, n_test=10000,

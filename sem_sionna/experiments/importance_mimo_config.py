@@ -9,10 +9,14 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from sem_sionna.phy.allocation import ALLOCATION_SCHEMES
+from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, MSE_MODELS
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["CIBAConfig", "ClassifierConfig", "Config", "TrainingConfig", "VAEConfig"]
+__all__ = ["CIBAConfig", "ClassifierConfig", "Config", "SELECT_METRICS", "TrainingConfig",
+           "VAEConfig"]
+
+SELECT_METRICS = ("accuracy", "psnr")
+"""Validation metrics the beta / alpha searches may select by."""
 
 
 def _check_int(obj, name: str) -> None:
@@ -136,19 +140,29 @@ class Config:
         ``vae.latent_dim`` must be a multiple of ``min(num_tx_ant, num_rx_ant)``.
     n_train, n_val, n_test : int -- training, validation (beta / alpha searches) and
         test (PHIF / PLIF, scheme sweep) images.
+    channel_draws : int -- channel matrices and noise drawn per test image at every
+        sweep point (the samples of a point are ``n_test * channel_draws``, paired
+        across schemes).
     eval_batch_size : int -- images per call of a link during evaluation.
     classifier : ClassifierConfig -- the evaluation model.
     vae : VAEConfig -- the semantic codec.
     ciba : CIBAConfig -- the noise predictors.
     betas : tuple of float -- IB weights searched (one predictor each), ``>= 0``.
-    alphas : tuple of float -- WMMSE exponents searched (``w = I**alpha``), ``>= 0``.
+    alphas : tuple of float -- WMMSE exponents searched (``w = I**alpha``), ``>= 0``;
+        one alpha per MSE model, the best mean of ``select_metric`` over
+        ``search_snr_db`` (the paper's Fig. 10 gives one peak, near 2, not one per SNR).
     search_snr_db : tuple of float -- SNRs of the beta / alpha searches, dB.
+    select_metric : str -- validation metric of the searches, from
+        :data:`SELECT_METRICS` (the paper's Figs. 9-10 and its claims are on accuracy).
     thresholds : tuple of float -- PHIF / PLIF importance thresholds, bits.
     perturb_snr_db : float -- feature SNR of the PHIF / PLIF perturbation, dB.
     snr_db : tuple of float -- SNRs of the scheme sweep, dB.
     schemes : tuple of str -- allocation schemes of the sweep, from
         :data:`~sem_sionna.phy.allocation.ALLOCATION_SCHEMES` (the ``EUB`` rows are
         always added).
+    mse_models : tuple of str -- MSE models swept (:data:`~sem_sionna.phy.allocation.
+        MSE_MODELS`, the column ``mse_model`` of ``metrics.csv``); the first is the one
+        the beta search uses.
     """
 
     image_size: int
@@ -169,10 +183,13 @@ class Config:
     perturb_snr_db: float
     snr_db: tuple[float, ...]
     schemes: tuple[str, ...] = ALLOCATION_SCHEMES
+    channel_draws: int = 1
+    select_metric: str = "accuracy"
+    mse_models: tuple[str, ...] = MSE_MODELS
 
     def __post_init__(self):
         for name in ("image_size", "num_classes", "num_tx_ant", "num_rx_ant", "n_train",
-                     "n_val", "n_test", "eval_batch_size"):
+                     "n_val", "n_test", "eval_batch_size", "channel_draws"):
             _check_int(self, name)
         for name, cls in (("classifier", ClassifierConfig), ("vae", VAEConfig),
                           ("ciba", CIBAConfig)):
@@ -197,3 +214,12 @@ class Config:
             raise ValueError(f"`schemes` must be a non-empty sequence of "
                              f"{list(ALLOCATION_SCHEMES)}, got {schemes!r}")
         object.__setattr__(self, "schemes", tuple(str(s) for s in schemes))
+        if self.select_metric not in SELECT_METRICS:
+            raise ValueError(f"`select_metric` must be one of {list(SELECT_METRICS)}, "
+                             f"got {self.select_metric!r}")
+        models = self.mse_models
+        if (isinstance(models, str) or not models or any(m not in MSE_MODELS for m in models)
+                or len(set(models)) != len(models)):
+            raise ValueError(f"`mse_models` must be a non-empty sequence of distinct "
+                             f"{list(MSE_MODELS)}, got {models!r}")
+        object.__setattr__(self, "mse_models", tuple(str(m) for m in models))

@@ -222,8 +222,11 @@ class ImportanceMIMOLink(keras.layers.Layer):
 
 
 def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
-             batch_size: int = 128) -> tuple[np.ndarray, float]:
+             batch_size: int = 128, per_image: bool = False) -> tuple[np.ndarray, float]:
     """Send ``images`` through ``link`` at ``snr_db``; returns ``(images_hat, feature_mse)``.
+
+    ``feature_mse`` is the mean squared feature error, or with ``per_image`` its
+    ``[N]`` per-image means.
 
     The link's channel is reseeded from ``seed`` first, so links of different
     schemes called with the same ``seed`` see the same channel matrices and noise
@@ -244,4 +247,6 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
         return x_hat, tf.square(info["features"] - info["features_hat"])
 
     images_hat, err = map_batches(batch, np.asarray(images, np.float32), batch_size=batch_size)
+    if per_image:
+        return images_hat, np.mean(np.asarray(err, np.float64), axis=-1)
     return images_hat, float(np.mean(err))
