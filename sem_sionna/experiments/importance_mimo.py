@@ -11,6 +11,7 @@ are scored by PSNR, MS-SSIM and a separately trained classifier (the evaluation 
     load_data --> train_models --> beta_search (EPA-M, validation)
       --> alpha_search (WMMSE-M per MSE model, validation) --> phif_plif (test)
       --> sweep_schemes (EUB + the schemes x MSE models vs SNR, test) --> plot_sweep
+      --> classification extension (Sec. 4.4, if configured)
       --> claims (claims.json, CLAIMS.md)
 
 Both MSE models of :mod:`sem_sionna.phy.allocation` are swept (column ``mse_model``:
@@ -18,7 +19,8 @@ Both MSE models of :mod:`sem_sionna.phy.allocation` are swept (column ``mse_mode
 
 Outputs in ``args.out``: ``metrics.csv`` (:data:`COLUMNS`), ``per_image.npz``,
 ``claims.json`` / ``CLAIMS.md`` (:data:`CLAIMS`), ``search_contrasts.csv``, ``run.json``,
-``{accuracy,psnr,ms_ssim}_vs_snr.png``, ``beta_search.{csv,png}``,
+``{accuracy,psnr,ms_ssim}_vs_snr.png``, ``classification.csv`` and
+``classification_accuracy_vs_snr.png`` (Sec. 4.4), ``beta_search.{csv,png}``,
 ``alpha_search.{csv,png}``, ``phif_plif.{csv,png}``, ``phif_plif_examples.png`` and the
 weight store ``ckpt/``.
 """
@@ -37,13 +39,15 @@ from sem_sionna.links.importance_mimo import transmit
 from sem_sionna.train import WeightStore
 from sem_sionna.utils.seeding import derive_seed
 
-from .importance_mimo_config import CIBAConfig, ClassifierConfig, Config, TrainingConfig, VAEConfig
+from .importance_mimo_config import (CIBAConfig, ClassificationConfig, ClassifierConfig, Config,
+                                     TrainingConfig, VAEConfig)
 from .importance_mimo_models import (Models, Split, decode, evaluate_images, features,
                                      score_images, train_models)
 from .importance_mimo_claims import CLAIMS, write_study_claims
-from .importance_mimo_validation import alpha_search, beta_search, phif_plif
+from .importance_mimo_classify import classification_sweep, train_classification_models
+from .importance_mimo_validation import alpha_search, best_value, beta_search, phif_plif
 
-__all__ = ["CLAIMS", "COLUMNS", "METRICS", "CIBAConfig", "ClassifierConfig", "Config", "Models", "NAME",
+__all__ = ["CLAIMS", "COLUMNS", "METRICS", "CIBAConfig", "ClassificationConfig", "ClassifierConfig", "Config", "Models", "NAME",
            "SchemeEvaluator", "TrainingConfig", "VAEConfig", "load_data", "plot_sweep", "run",
            "sweep_schemes"]
 
@@ -160,6 +164,13 @@ def plot_sweep(rows: list[dict], out_dir) -> None:
                            panels=("mse_model",))
 
 
+def _argmax_per_snr(rows: list[dict], config: Config) -> dict:
+    """The best alpha of each MSE model at each search SNR (reported, not used)."""
+    return {m: {f"{snr:g}": best_value([r for r in rows if r["mse_model"] == m
+                                        and r["snr_db"] == snr], "alpha", config.select_metric)
+                for snr in config.search_snr_db} for m in config.mse_models}
+
+
 def run(config: Config, args: argparse.Namespace) -> None:
     """The whole S4 study into ``args.out`` (see the module docstring for the steps).
 
@@ -182,14 +193,25 @@ def run(config: Config, args: argparse.Namespace) -> None:
             alphas, alpha_rows = alpha_search(models, config, beta, data["val"], out, args.seed,
                                               search)
         record.set("selected", {"beta": beta, "alpha": alphas,
-                                "select_metric": config.select_metric})
+                                "select_metric": config.select_metric,
+                                "alpha_argmax_per_snr": _argmax_per_snr(alpha_rows, config)})
         with record.stage("phif_plif"):
             phif_plif(models, config, beta, data["test"], out, args.seed)
         with record.stage("sweep"):
             rows = sweep_schemes(models, config, beta, alphas, data["test"], args, record)
+        extra, extra_rows = None, {}
+        if config.classification is not None and args.shard is None:
+            cls_models = train_classification_models(config, data["train"], store, args.seed,
+                                                     beta, record)
+            with record.stage("classification_sweep"):
+                cls_rows, extra = classification_sweep(cls_models, config, alphas,
+                                                       data["test"], args.seed, out)
+            extra_rows = {"classification": cls_rows}
+            models.summaries["classification"] = cls_models.summaries
         if args.shard is None:
             with record.stage("figures"):
                 plot_sweep(rows, out)
             with record.stage("claims"):
-                write_study_claims(out, config, rows, beta_rows, alpha_rows, search)
+                write_study_claims(out, config, rows, beta_rows, alpha_rows, search, extra,
+                                   extra_rows)
         record.set("train_summaries", models.summaries)

@@ -12,7 +12,7 @@ import math
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, MSE_MODELS
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["CIBAConfig", "ClassifierConfig", "Config", "SELECT_METRICS", "TrainingConfig",
+__all__ = ["CIBAConfig", "ClassificationConfig", "ClassifierConfig", "Config", "SELECT_METRICS", "TrainingConfig",
            "VAEConfig"]
 
 SELECT_METRICS = ("accuracy", "psnr")
@@ -128,6 +128,31 @@ class CIBAConfig(TrainingConfig):
         _check_int(self, "units")
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ClassificationConfig(TrainingConfig):
+    """The classification extension (Cao et al., Sec. 4.4, Fig. 11).
+
+    A semantic encoder (a :class:`~sem_sionna.nets.vae.VAEEncoder` with the VAE's
+    ``latent_dim``, ``filters`` and ``num_stages``, its posterior mean sent) and a
+    classifier head (:class:`~sem_sionna.nets.ciba.LatentClassifier`) are trained
+    jointly on the cross-entropy (no channel); a CIBA predictor at the selected beta
+    is then trained with the head's cross-entropy as the task term.
+
+    Fields (and those of :class:`TrainingConfig`, the codec's schedule)
+    ------
+    units : int -- hidden units of the head.
+    ciba_epochs : int -- epochs of the predictor (batch size and lr of ``Config.ciba``).
+    """
+
+    units: int
+    ciba_epochs: int
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("units", "ciba_epochs"):
+            _check_int(self, name)
+
+
 @dataclasses.dataclass(frozen=True)
 class Config:
     """S4 (Cao et al.): CIBA importance + EPA / MMSE / WMMSE allocation over SVD MIMO.
@@ -163,6 +188,7 @@ class Config:
     mse_models : tuple of str -- MSE models swept (:data:`~sem_sionna.phy.allocation.
         MSE_MODELS`, the column ``mse_model`` of ``metrics.csv``); the first is the one
         the beta search uses.
+    classification : ClassificationConfig or None -- the Sec. 4.4 extension (None: off).
     """
 
     image_size: int
@@ -186,13 +212,16 @@ class Config:
     channel_draws: int = 1
     select_metric: str = "accuracy"
     mse_models: tuple[str, ...] = MSE_MODELS
+    classification: ClassificationConfig | None = None
 
     def __post_init__(self):
         for name in ("image_size", "num_classes", "num_tx_ant", "num_rx_ant", "n_train",
                      "n_val", "n_test", "eval_batch_size", "channel_draws"):
             _check_int(self, name)
         for name, cls in (("classifier", ClassifierConfig), ("vae", VAEConfig),
-                          ("ciba", CIBAConfig)):
+                          ("ciba", CIBAConfig), ("classification", ClassificationConfig)):
+            if name == "classification" and self.classification is None:
+                continue
             if not isinstance(getattr(self, name), cls):
                 raise ValueError(f"`{name}` must be a {cls.__name__}, "
                                  f"got {type(getattr(self, name)).__name__}")

@@ -134,7 +134,7 @@ def decode(models: Models, x, batch_size: int = 256) -> np.ndarray:
     return map_batches(lambda b: models.vae.decode(tf.constant(b)), z, batch_size=batch_size)
 
 
-def score_images(images, images_hat, labels, classifier, batch_size: int = 256) -> dict:
+def score_images(images, images_hat, labels, classifier, batch_size: int = 1024) -> dict:
     """Per-image ``psnr`` (dB), ``ms_ssim`` and ``accuracy`` (1.0 if the classifier is
     right on the reconstruction), each ``[N]`` float64."""
     images = np.asarray(images, np.float32)

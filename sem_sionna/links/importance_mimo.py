@@ -31,7 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.ciba import NoisePredictor
+from sem_sionna.nets.ciba import LatentClassifier, NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import (
     ALLOCATION_SCHEMES,
@@ -59,7 +59,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
     Parameters
     ----------
     encoder : VAEEncoder -- semantic encoder (its posterior mean is sent).
-    decoder : VAEDecoder -- semantic decoder.
+    decoder : VAEDecoder or LatentClassifier -- semantic decoder (a classifier head
+        for the classification extension: the output is then logits).
     noise_predictor : NoisePredictor -- CIBA importance of the normalised features.
     num_tx_ant, num_rx_ant : int, default 4 -- antennas; ``ns = min(nt, nr)`` streams,
         ``latent_dim`` must be a multiple of ``ns``.
@@ -105,10 +106,11 @@ class ImportanceMIMOLink(keras.layers.Layer):
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
             raise ValueError(f"`alpha` must be a number >= 0, got {alpha!r}")
         for name, layer, cls in (("encoder", encoder, VAEEncoder),
-                                 ("decoder", decoder, VAEDecoder),
+                                 ("decoder", decoder, (VAEDecoder, LatentClassifier)),
                                  ("noise_predictor", noise_predictor, NoisePredictor)):
             if not isinstance(layer, cls):
-                raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(layer).__name__}")
+                names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+                raise TypeError(f"`{name}` must be a {names}, got {type(layer).__name__}")
         self.encoder, self.decoder, self.noise_predictor = encoder, decoder, noise_predictor
         self.latent_dim = encoder.latent_dim
         if decoder.latent_dim != self.latent_dim or noise_predictor.latent_dim != self.latent_dim:
@@ -132,11 +134,13 @@ class ImportanceMIMOLink(keras.layers.Layer):
         self.combiner = SVDCombiner(self.num_streams, "equal", name="combiner")
         self._init_mean = feature_mean
         self._init_std = feature_std
+        self._image_hw = None
 
     @property
     def cbr(self) -> float:
-        """Stream symbols (real features) per source value, ``d / (H W 3)``."""
-        h, w = self.decoder.image_size
+        """Stream symbols (real features) per source value, ``d / (H W 3)`` (the image
+        size of the VAE decoder, or for a classifier head of the built input)."""
+        h, w = self.decoder.image_size if isinstance(self.decoder, VAEDecoder) else self._image_hw
         return self.latent_dim / (h * w * 3)
 
     def _stat(self, name, value, default):
@@ -148,6 +152,7 @@ class ImportanceMIMOLink(keras.layers.Layer):
                                initializer=keras.initializers.Constant(value))
 
     def build(self, images_shape, snr_db_shape=None):
+        self._image_hw = tuple(images_shape[1:3])
         for layer, shape in ((self.encoder, images_shape), (self.decoder, (None, self.latent_dim)),
                              (self.noise_predictor, (None, self.latent_dim))):
             if not layer.built:  # shared, possibly trained layers are built already

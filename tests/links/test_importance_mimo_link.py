@@ -6,7 +6,7 @@ import tensorflow as tf
 from layer_checks import roundtrip
 
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink, transmit
-from sem_sionna.nets.ciba import NoisePredictor
+from sem_sionna.nets.ciba import LatentClassifier, NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, subchannel_matching
 from sem_sionna.utils.seeding import reseed
@@ -131,3 +131,16 @@ def test_link_bad_arguments():
         ImportanceMIMOLink(enc, dec, enc)
     with pytest.raises(ValueError, match="alpha"):
         ImportanceMIMOLink(enc, dec, pred, alpha=-1.0)
+
+
+def test_link_with_a_classifier_head_returns_logits(rng):
+    enc = VAEEncoder(8, filters=4, num_stages=2)
+    head = LatentClassifier(8, 3, units=8)
+    link = ImportanceMIMOLink(enc, head, NoisePredictor(8, units=8), 2, 2, scheme="WMMSE-M",
+                              seed=1)
+    link.build((None, 16, 16, 3))
+    x = _images(rng)
+    logits, info = link(x, 150.0, return_info=True)
+    assert logits.shape == (6, 3)
+    np.testing.assert_allclose(logits, head(enc(x)[0]), atol=1e-3)  # noiseless: clean logits
+    assert link.cbr == 8 / (16 * 16 * 3)
