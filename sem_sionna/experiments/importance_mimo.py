@@ -47,7 +47,8 @@ from .importance_mimo_claims import CLAIMS, write_study_claims
 from .importance_mimo_classify import classification_sweep, train_classification_models
 from .importance_mimo_validation import alpha_search, best_value, beta_search, phif_plif
 
-__all__ = ["CLAIMS", "COLUMNS", "METRICS", "CIBAConfig", "ClassificationConfig", "ClassifierConfig", "Config", "Models", "NAME",
+__all__ = ["CLAIMS", "COLUMNS", "METRICS", "CIBAConfig", "ClassificationConfig",
+           "ClassifierConfig", "Config", "Models", "NAME",
            "SchemeEvaluator", "TrainingConfig", "VAEConfig", "load_data", "plot_sweep", "run",
            "sweep_schemes"]
 

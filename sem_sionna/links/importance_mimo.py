@@ -19,7 +19,8 @@ Each real feature rides the in-phase part of one eigen-channel use, so a feature
 on eigen-channel ``k`` with power ``p`` sees the real SNR ``p g_k`` with
 ``g_k = 2 sigma_k^2 / no`` and, after the receiver's estimate, the error
 ``1 / (p g_k)`` (``mse_model="zf"``) or ``1 / (1 + p g_k)`` (``"lmmse"``): the
-objective the allocators of :mod:`sem_sionna.phy.allocation` minimise for that model. One channel matrix is held over the
+objective the allocators of :mod:`sem_sionna.phy.allocation` minimise for that model.
+One channel matrix is held over the
 ``T = d / ns`` channel uses of an image; the power per channel use is 1 (SPEC).
 
 :func:`transmit` sends a set of images through a link in batches with common
