@@ -13,8 +13,7 @@ from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, MSE_MODELS
 from sem_sionna.utils.checks import check_positive_int
 
 __all__ = ["CIBAConfig", "ClassificationConfig", "ClassifierConfig", "Config", "SELECT_METRICS",
-           "TrainingConfig",
-           "VAEConfig"]
+           "TrainingConfig", "VAEConfig"]
 
 SELECT_METRICS = ("accuracy", "psnr")
 """Validation metrics the beta / alpha searches may select by."""
