@@ -18,21 +18,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from sem_sionna import sweep
 from sem_sionna.experiments import importance_mimo
-from sem_sionna.experiments.importance_mimo import CIBAConfig, ClassifierConfig, Config, VAEConfig
+from sem_sionna.experiments.importance_mimo import (CIBAConfig, ClassificationConfig,
+                                                    ClassifierConfig, Config, VAEConfig)
 
 QUICK = Config(
     image_size=32, num_classes=6, num_tx_ant=4, num_rx_ant=4,
-    n_train=4096, n_val=512, n_test=1024, eval_batch_size=256,
+    n_train=4096, n_val=1024, n_test=2048, eval_batch_size=512, channel_draws=2,
     classifier=ClassifierConfig(width=16, depth=3, epochs=6, batch_size=64, lr=2e-3),
     vae=VAEConfig(latent_dim=32, filters=32, num_stages=3, epochs=20, batch_size=64, lr=2e-3,
                   kl_weight=0.1),
-    ciba=CIBAConfig(units=64, epochs=6, batch_size=64, lr=2e-3),
+    ciba=CIBAConfig(units=64, epochs=15, batch_size=64, lr=2e-3),
     betas=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
     alphas=(0.0, 0.5, 1.0, 2.0, 4.0),
-    search_snr_db=(-5.0, 5.0),
+    search_snr_db=(-10.0, -5.0, 0.0, 5.0, 10.0, 15.0),
     thresholds=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
     perturb_snr_db=0.0,
     snr_db=(-10.0, -5.0, 0.0, 5.0, 10.0, 15.0),
+    classification=ClassificationConfig(units=64, epochs=8, batch_size=64, lr=2e-3,
+                                        ciba_epochs=10),
 )
 
 PROFILES = {
@@ -42,8 +45,10 @@ PROFILES = {
         vae=VAEConfig(latent_dim=16, filters=8, num_stages=3, epochs=2, batch_size=64, lr=2e-3,
                       kl_weight=0.1),
         ciba=CIBAConfig(units=16, epochs=1, batch_size=64, lr=2e-3),
-        betas=(1e-4, 1e-2), alphas=(0.0, 2.0), search_snr_db=(0.0,),
-        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0)),
+        betas=(1e-4, 1e-3, 1e-2), alphas=(0.0, 2.0, 4.0), search_snr_db=(0.0, 10.0),
+        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0), channel_draws=2,
+        classification=ClassificationConfig(units=16, epochs=1, batch_size=64, lr=2e-3,
+                                            ciba_epochs=1)),
     "quick": QUICK,
     "paper": dataclasses.replace(
         QUICK, n_train=50000, n_val=2000, n_test=10000,
@@ -53,7 +58,11 @@ PROFILES = {
         ciba=CIBAConfig(units=128, epochs=30, batch_size=128, lr=1e-3),
         betas=(1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
         alphas=(0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
-        snr_db=(-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0)),
+        snr_db=(-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0),
+        search_snr_db=(-10.0, -7.5, -5.0, -2.5, 0.0, 2.5, 5.0, 7.5, 10.0, 12.5, 15.0),
+        channel_draws=4,
+        classification=ClassificationConfig(units=128, epochs=30, batch_size=128, lr=1e-3,
+                                            ciba_epochs=30)),
 }
 
 

@@ -14,10 +14,11 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink
-from sem_sionna.metrics import accuracy, ms_ssim, psnr
+from sem_sionna.metrics import ms_ssim, psnr
 from sem_sionna.nets.ciba import NoisePredictor
 from sem_sionna.nets.classifier import SceneClassifier, predict_labels
 from sem_sionna.nets.vae import VAE
+from sem_sionna.phy.allocation import DEFAULT_MSE_MODEL
 from sem_sionna.train import WeightStore
 from sem_sionna.train.ciba import (encode_features, feature_statistics, train_noise_predictor,
                                    train_vae)
@@ -27,7 +28,7 @@ from sem_sionna.utils.seeding import derive_seed, set_global_seed
 
 from .importance_mimo_config import Config
 
-__all__ = ["Models", "decode", "evaluate_images", "features", "train_models"]
+__all__ = ["Models", "decode", "evaluate_images", "features", "score_images", "train_models"]
 
 Split = tuple[np.ndarray, np.ndarray]
 """``(images [N, H, W, 3] float32 in [0, 1], labels [N] int)``."""
@@ -55,12 +56,13 @@ class Models:
     summaries: dict[str, Any]
 
     def link(self, beta: float, scheme: str, alpha: float, num_tx_ant: int = 4,
-             num_rx_ant: int = 4, seed: int = 0) -> ImportanceMIMOLink:
-        """A built link with the predictor of ``beta``."""
+             num_rx_ant: int = 4, seed: int = 0,
+             mse_model: str = DEFAULT_MSE_MODEL) -> ImportanceMIMOLink:
+        """A built link with the predictor of ``beta`` and the MSE model ``mse_model``."""
         link = ImportanceMIMOLink(self.vae.encoder, self.vae.decoder, self.predictors[beta],
                                   num_tx_ant, num_rx_ant, scheme=scheme, alpha=alpha,
                                   feature_mean=self.feature_mean, feature_std=self.feature_std,
-                                  seed=seed)
+                                  seed=seed, mse_model=mse_model)
         link.build((None, *self.vae.image_size, 3))
         return link
 
@@ -132,11 +134,18 @@ def decode(models: Models, x, batch_size: int = 256) -> np.ndarray:
     return map_batches(lambda b: models.vae.decode(tf.constant(b)), z, batch_size=batch_size)
 
 
-def evaluate_images(images, images_hat, labels, classifier, batch_size: int = 256) -> dict:
-    """Mean ``psnr`` (dB), ``ms_ssim`` and classifier ``accuracy`` of reconstructions."""
+def score_images(images, images_hat, labels, classifier, batch_size: int = 1024) -> dict:
+    """Per-image ``psnr`` (dB), ``ms_ssim`` and ``accuracy`` (1.0 if the classifier is
+    right on the reconstruction), each ``[N]`` float64."""
     images = np.asarray(images, np.float32)
     images_hat = np.clip(np.asarray(images_hat, np.float32), 0.0, 1.0)
-    pred = predict_labels(classifier, images_hat, batch_size)
-    return {"psnr": float(np.mean(psnr(images, images_hat))),
-            "ms_ssim": float(np.mean(ms_ssim(images, images_hat))),
-            "accuracy": float(accuracy(pred, labels))}
+    pred = np.asarray(predict_labels(classifier, images_hat, batch_size))
+    return {"psnr": np.asarray(psnr(images, images_hat), np.float64),
+            "ms_ssim": np.asarray(ms_ssim(images, images_hat), np.float64),
+            "accuracy": (pred == np.asarray(labels)).astype(np.float64)}
+
+
+def evaluate_images(images, images_hat, labels, classifier, batch_size: int = 256) -> dict:
+    """Mean ``psnr`` (dB), ``ms_ssim`` and classifier ``accuracy`` of reconstructions."""
+    scores = score_images(images, images_hat, labels, classifier, batch_size)
+    return {k: float(np.mean(v)) for k, v in scores.items()}

@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.links.importance_mimo import transmit
+from sem_sionna.metrics import PerImage, mean_ci95
 from sem_sionna.nets.ciba import PERTURBATION_MODES, perturb_features
 from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.plot import image_grid
@@ -20,48 +21,72 @@ from sem_sionna.utils.io import format_value, write_csv
 from sem_sionna.utils.seeding import derive_seed
 
 from .importance_mimo_config import Config
-from .importance_mimo_models import Models, Split, decode, evaluate_images, features
+from .importance_mimo_models import (Models, Split, decode, evaluate_images, features,
+                                     score_images)
 
-__all__ = ["alpha_search", "beta_search", "phif_plif"]
+__all__ = ["SEARCH_METRICS", "alpha_search", "best_value", "beta_search", "phif_plif"]
 
 NUM_EXAMPLES = 3
 """Test images shown per mode in ``phif_plif_examples.png``."""
 
 
-def _search(models: Models, config: Config, pairs, val: Split, seed: int,
-            scheme: str) -> list[dict]:
-    """One row per ``(beta, alpha)`` of ``pairs`` and search SNR, for ``scheme``."""
+SEARCH_METRICS = ("accuracy", "psnr")
+"""Per-image metrics kept from the searches (``accuracy`` per image is 0 or 1)."""
+
+
+def _search(models: Models, config: Config, pairs, val: Split, seed: int, scheme: str,
+            mse_model: str, study: str, samples: PerImage | None) -> list[dict]:
+    """One row per ``(beta, alpha)`` of ``pairs`` and search SNR, for ``scheme``.
+
+    With ``samples``, the per-image values of every ``(beta, alpha)``, concatenated
+    over the search SNRs (the same validation images and channels for every pair),
+    are added at ``{"scheme", "study", "mse_model", "beta", "alpha"}``.
+    """
     images, labels = val
     rows = []
     for beta, alpha in pairs:
-        link = models.link(beta, scheme, alpha, config.num_tx_ant, config.num_rx_ant)
+        link = models.link(beta, scheme, alpha, config.num_tx_ant, config.num_rx_ant,
+                           mse_model=mse_model)
+        pooled = {m: [] for m in SEARCH_METRICS}
         for snr in config.search_snr_db:
             x_hat, mse = transmit(link, images, snr, derive_seed(seed, "search", snr),
                                   config.eval_batch_size)
-            rows.append({"beta": beta, "alpha": alpha, "scheme": scheme, "snr_db": snr,
-                         "feature_mse": mse,
-                         **evaluate_images(images, x_hat, labels, models.classifier)})
+            scores = score_images(images, x_hat, labels, models.classifier)
+            row = {"beta": beta, "alpha": alpha, "scheme": scheme, "mse_model": mse_model,
+                   "snr_db": snr, "feature_mse": mse}
+            for m, v in scores.items():
+                row[m], row[f"{m}_ci95"] = mean_ci95(v)
+            rows.append(row)
+            for m in SEARCH_METRICS:
+                pooled[m].append(scores[m])
+        if samples is not None:
+            samples.add({"scheme": scheme, "study": study, "mse_model": mse_model,
+                         "beta": beta, "alpha": alpha},
+                        {m: np.concatenate(v) for m, v in pooled.items()}, replace=True)
     return rows
 
 
-def _best(rows: list[dict], key: str, metric: str) -> float:
-    """The value of ``key`` with the highest mean ``metric`` (the smallest on ties)."""
+def best_value(rows: list[dict], key: str, metric: str) -> float:
+    """The value of ``key`` with the highest mean ``metric`` over the rows (every search
+    SNR counts alike; the smallest value on ties)."""
     values = sorted({r[key] for r in rows})
     score = [float(np.mean([r[metric] for r in rows if r[key] == v])) for v in values]
     return values[int(np.argmax(score))]
 
 
 def beta_search(models: Models, config: Config, val: Split, out_dir, seed: int = 0,
-                select: str = "psnr") -> tuple[float, list[dict]]:
+                samples: PerImage | None = None) -> tuple[float, list[dict]]:
     """Grid search of the IB weight ``beta`` by EPA-M performance (Cao et al., Sec. 4.3.1).
 
     EPA-M performance depends on the importance scores only through the matching,
-    so it measures how well each predictor ranks the features. Evaluated on ``val``
-    at ``config.search_snr_db``; the best mean ``select`` metric wins. Writes
-    ``beta_search.csv`` and ``beta_search.png``; returns ``(beta, rows)``.
+    so it measures how well each predictor ranks the features. Evaluated on the
+    validation split ``val`` only, at every ``config.search_snr_db`` under the first
+    of ``config.mse_models``; the best mean ``config.select_metric`` over those SNRs
+    wins. Writes ``beta_search.csv`` and ``beta_search.png``; returns ``(beta, rows)``.
     """
-    rows = _search(models, config, [(b, 0.0) for b in config.betas], val, seed, "EPA-M")
-    best = _best(rows, "beta", select)
+    rows = _search(models, config, [(b, 0.0) for b in config.betas], val, seed, "EPA-M",
+                   config.mse_models[0], "beta_search", samples)
+    best = best_value(rows, "beta", config.select_metric)
     _write_rows(Path(out_dir) / "beta_search.csv", rows)
     _panels(rows, "beta", Path(out_dir) / "beta_search.png", r"IB weight $\beta$",
             "EPA-M vs CIBA weight beta (validation)", logx=True, mark=best)
@@ -69,17 +94,29 @@ def beta_search(models: Models, config: Config, val: Split, out_dir, seed: int =
 
 
 def alpha_search(models: Models, config: Config, beta: float, val: Split, out_dir,
-                 seed: int = 0, select: str = "psnr") -> tuple[float, list[dict]]:
+                 seed: int = 0, samples: PerImage | None = None
+                 ) -> tuple[dict[str, float], list[dict]]:
     """Grid search of the WMMSE exponent ``alpha`` by WMMSE-M performance (Sec. 4.3.2).
 
-    ``alpha = 0`` is MMSE-M. Writes ``alpha_search.csv`` and ``alpha_search.png``;
-    returns ``(alpha, rows)``.
+    One alpha per MSE model of ``config.mse_models``, the best mean
+    ``config.select_metric`` on the validation split ``val`` over every
+    ``config.search_snr_db``; ``alpha = 0`` is MMSE-M. Writes ``alpha_search.csv``
+    and ``alpha_search.png``; returns ``({mse_model: alpha}, rows)``.
     """
-    rows = _search(models, config, [(beta, a) for a in config.alphas], val, seed, "WMMSE-M")
-    best = _best(rows, "alpha", select)
+    rows, best = [], {}
+    for model in config.mse_models:
+        part = _search(models, config, [(beta, a) for a in config.alphas], val, seed,
+                       "WMMSE-M", model, "alpha_search", samples)
+        best[model] = best_value(part, "alpha", config.select_metric)
+        rows += part
     _write_rows(Path(out_dir) / "alpha_search.csv", rows)
-    _panels(rows, "alpha", Path(out_dir) / "alpha_search.png", r"WMMSE exponent $\alpha$",
-            f"WMMSE-M vs alpha (validation, beta={beta:g})", mark=best)
+    for model in config.mse_models:
+        name = "alpha_search.png" if model == config.mse_models[0] else \
+            f"alpha_search_{model}.png"
+        _panels([r for r in rows if r["mse_model"] == model], "alpha", Path(out_dir) / name,
+                r"WMMSE exponent $\alpha$",
+                f"WMMSE-M vs alpha ({model} MSE model, validation, beta={beta:g})",
+                mark=best[model])
     return best, rows
 
 

@@ -12,14 +12,15 @@ subchannel matching, and decoded by the VAE decoder::
     (assignment, p) = allocate_features(scheme, I, g)        [EPA|MMSE|WMMSE][-M]
     x --assignment--> [T channel uses x ns streams] --* sqrt(ns p)--> SVDPrecoder("equal")
       --> MIMOChannel.apply(h, no) --> SVDCombiner("equal") --> Re(.) / sqrt(ns p)
-      --> LMMSE shrink p g / (1 + p g) --inverse assignment--> x_hat
+      --> estimate (ZF: as is; LMMSE: shrunk by p g / (1 + p g)) --inverse assignment--> x_hat
     x_hat --mean + std * x_hat--> VAEDecoder --> images_hat
 
 Each real feature rides the in-phase part of one eigen-channel use, so a feature
 on eigen-channel ``k`` with power ``p`` sees the real SNR ``p g_k`` with
-``g_k = 2 sigma_k^2 / no`` and, after the LMMSE estimate, the error
-``1 / (1 + p g_k)``: the objective the allocators of
-:mod:`sem_sionna.phy.allocation` minimise. One channel matrix is held over the
+``g_k = 2 sigma_k^2 / no`` and, after the receiver's estimate, the error
+``1 / (p g_k)`` (``mse_model="zf"``) or ``1 / (1 + p g_k)`` (``"lmmse"``): the
+objective the allocators of :mod:`sem_sionna.phy.allocation` minimise for that model.
+One channel matrix is held over the
 ``T = d / ns`` channel uses of an image; the power per channel use is 1 (SPEC).
 
 :func:`transmit` sends a set of images through a link in batches with common
@@ -31,10 +32,12 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.ciba import NoisePredictor
+from sem_sionna.nets.ciba import LatentClassifier, NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import (
     ALLOCATION_SCHEMES,
+    DEFAULT_MSE_MODEL,
+    MSE_MODELS,
     allocate_features,
     apply_assignment,
     eigen_gains,
@@ -57,7 +60,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
     Parameters
     ----------
     encoder : VAEEncoder -- semantic encoder (its posterior mean is sent).
-    decoder : VAEDecoder -- semantic decoder.
+    decoder : VAEDecoder or LatentClassifier -- semantic decoder (a classifier head
+        for the classification extension: the output is then logits).
     noise_predictor : NoisePredictor -- CIBA importance of the normalised features.
     num_tx_ant, num_rx_ant : int, default 4 -- antennas; ``ns = min(nt, nr)`` streams,
         ``latent_dim`` must be a multiple of ``ns``.
@@ -69,6 +73,9 @@ class ImportanceMIMOLink(keras.layers.Layer):
     feature_mean, feature_std : [latent_dim] array or None -- feature normalisation
         (:func:`~sem_sionna.train.ciba.feature_statistics`); stored as weights.
     seed : int or None -- seed of the channel (draws of ``h`` and noise).
+    mse_model : str, default :data:`~sem_sionna.phy.allocation.DEFAULT_MSE_MODEL` --
+        receiver estimate and the MSE the allocation minimises, one of
+        :data:`~sem_sionna.phy.allocation.MSE_MODELS`.
 
     Input
     -----
@@ -88,18 +95,23 @@ class ImportanceMIMOLink(keras.layers.Layer):
     def __init__(self, encoder: VAEEncoder, decoder: VAEDecoder,
                  noise_predictor: NoisePredictor, num_tx_ant: int = 4, num_rx_ant: int = 4,
                  scheme: str = "WMMSE-M", alpha: float = 2.0, csi_error_var: float = 0.0,
-                 feature_mean=None, feature_std=None, seed=None, **kwargs):
+                 feature_mean=None, feature_std=None, seed=None,
+                 mse_model: str = DEFAULT_MSE_MODEL, **kwargs):
         super().__init__(**kwargs)
+        if mse_model not in MSE_MODELS:
+            raise ValueError(f"`mse_model` must be one of {list(MSE_MODELS)}, got {mse_model!r}")
+        self.mse_model = mse_model
         if scheme not in ALLOCATION_SCHEMES:
             raise ValueError(f"`scheme` must be one of {list(ALLOCATION_SCHEMES)}, "
                              f"got {scheme!r}")
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha >= 0:
             raise ValueError(f"`alpha` must be a number >= 0, got {alpha!r}")
         for name, layer, cls in (("encoder", encoder, VAEEncoder),
-                                 ("decoder", decoder, VAEDecoder),
+                                 ("decoder", decoder, (VAEDecoder, LatentClassifier)),
                                  ("noise_predictor", noise_predictor, NoisePredictor)):
             if not isinstance(layer, cls):
-                raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(layer).__name__}")
+                names = " or ".join(c.__name__ for c in (cls if isinstance(cls, tuple) else (cls,)))
+                raise TypeError(f"`{name}` must be a {names}, got {type(layer).__name__}")
         self.encoder, self.decoder, self.noise_predictor = encoder, decoder, noise_predictor
         self.latent_dim = encoder.latent_dim
         if decoder.latent_dim != self.latent_dim or noise_predictor.latent_dim != self.latent_dim:
@@ -123,11 +135,13 @@ class ImportanceMIMOLink(keras.layers.Layer):
         self.combiner = SVDCombiner(self.num_streams, "equal", name="combiner")
         self._init_mean = feature_mean
         self._init_std = feature_std
+        self._image_hw = None
 
     @property
     def cbr(self) -> float:
-        """Stream symbols (real features) per source value, ``d / (H W 3)``."""
-        h, w = self.decoder.image_size
+        """Stream symbols (real features) per source value, ``d / (H W 3)`` (the image
+        size of the VAE decoder, or for a classifier head of the built input)."""
+        h, w = self.decoder.image_size if isinstance(self.decoder, VAEDecoder) else self._image_hw
         return self.latent_dim / (h * w * 3)
 
     def _stat(self, name, value, default):
@@ -139,6 +153,7 @@ class ImportanceMIMOLink(keras.layers.Layer):
                                initializer=keras.initializers.Constant(value))
 
     def build(self, images_shape, snr_db_shape=None):
+        self._image_hw = tuple(images_shape[1:3])
         for layer, shape in ((self.encoder, images_shape), (self.decoder, (None, self.latent_dim)),
                              (self.noise_predictor, (None, self.latent_dim))):
             if not layer.built:  # shared, possibly trained layers are built already
@@ -170,7 +185,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
         lam = eigen_gains(h_hat, ns)  # [b, ns], the precoder's stream order
         # a real feature on the in-phase part sees noise variance no / 2
         gains = tf.tile((2.0 * lam / tf.maximum(no_col, 1e-30))[:, None, :], [1, t, 1])
-        assignment, p = allocate_features(self.scheme, importance, gains, 1.0, self.alpha)
+        assignment, p = allocate_features(self.scheme, importance, gains, 1.0, self.alpha,
+                                          mse_model=self.mse_model)
 
         slots = tf.reshape(apply_assignment(x, assignment), [batch, t, ns])
         amp = tf.sqrt(ns * p)  # SVDPrecoder("equal") gives each stream power 1/ns
@@ -183,7 +199,10 @@ class ImportanceMIMOLink(keras.layers.Layer):
         on = amp > 0
         safe_amp = tf.where(on, amp, tf.ones_like(amp))
         snr = 2.0 * tf.square(amp) / no_eff[:, None, :]  # = p g for the true channel
-        est = tf.where(on, r / safe_amp * snr / (1.0 + snr), tf.zeros_like(r))
+        unbiased = r / safe_amp
+        if self.mse_model == "lmmse":
+            unbiased = unbiased * snr / (1.0 + snr)
+        est = tf.where(on, unbiased, tf.zeros_like(r))
         x_hat = invert_assignment(tf.reshape(est, [batch, self.latent_dim]), assignment)
         images_hat = self.decoder(self.feature_mean + self.feature_std * x_hat)
         if not return_info:
@@ -197,7 +216,8 @@ class ImportanceMIMOLink(keras.layers.Layer):
                 "decoder": ser(self.decoder), "noise_predictor": ser(self.noise_predictor),
                 "num_tx_ant": self.num_tx_ant, "num_rx_ant": self.num_rx_ant,
                 "scheme": self.scheme, "alpha": self.alpha,
-                "csi_error_var": self.csi_error_var, "seed": self.seed}
+                "csi_error_var": self.csi_error_var, "seed": self.seed,
+                "mse_model": self.mse_model}
 
     @classmethod
     def from_config(cls, config):
@@ -208,8 +228,11 @@ class ImportanceMIMOLink(keras.layers.Layer):
 
 
 def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
-             batch_size: int = 128) -> tuple[np.ndarray, float]:
+             batch_size: int = 128, per_image: bool = False) -> tuple[np.ndarray, float]:
     """Send ``images`` through ``link`` at ``snr_db``; returns ``(images_hat, feature_mse)``.
+
+    ``feature_mse`` is the mean squared feature error, or with ``per_image`` its
+    ``[N]`` per-image means.
 
     The link's channel is reseeded from ``seed`` first, so links of different
     schemes called with the same ``seed`` see the same channel matrices and noise
@@ -230,4 +253,6 @@ def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
         return x_hat, tf.square(info["features"] - info["features_hat"])
 
     images_hat, err = map_batches(batch, np.asarray(images, np.float32), batch_size=batch_size)
+    if per_image:
+        return images_hat, np.mean(np.asarray(err, np.float64), axis=-1)
     return images_hat, float(np.mean(err))

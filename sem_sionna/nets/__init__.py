@@ -5,7 +5,8 @@ from sem_sionna.nets.blocks import (GDN, AttentionBlock, DenseResidualBlock, Res
 from sem_sionna.nets.feature_attention import SNRFeatureAttention
 from sem_sionna.nets.transforms import (AnalysisTransform, PowerNormalization,
                                         SynthesisTransform, complex_to_real, real_to_complex)
-from sem_sionna.nets.ciba import (PERTURBATION_MODES, NoisePredictor, ciba_loss, importance_score,
+from sem_sionna.nets.ciba import (PERTURBATION_MODES, LatentClassifier, NoisePredictor, ciba_loss,
+                                  ciba_task_loss, importance_score,
                                   perturb_features)
 from sem_sionna.nets.classifier import SceneClassifier, predict_labels
 from sem_sionna.nets.deepjscc import DeepJSCCDecoder, DeepJSCCEncoder
@@ -43,6 +44,7 @@ __all__ = [
     "ImportanceChannelMapper",
     "LearnedBSCInterface",
     "MultiLevelBSC",
+    "LatentClassifier",
     "NoisePredictor",
     "PCEN",
     "PEN",
@@ -77,6 +79,7 @@ __all__ = [
     "VAEEncoder",
     "bilinear_sample",
     "ciba_loss",
+    "ciba_task_loss",
     "complex_to_real",
     "constellation_points",
     "gradient_importance",

@@ -19,6 +19,10 @@ normalisation). The noise it settles on is the most a feature tolerates; the
 capacity left, :func:`importance_score`, is the feature's importance: the AWGN
 capacity the feature needs (bits per real channel use).
 
+For the classification extension (Sec. 4.4) the decoder is a classifier head on the
+features (:class:`LatentClassifier`) and the task term is its cross-entropy
+(:func:`ciba_task_loss`) instead of the reconstruction MSE.
+
 PHIF / PLIF (Sec. 4.2, :func:`perturb_features`) validate the scores: perturbing
 the features with ``I >= tau`` (high importance) hurts the task far more than
 perturbing those with ``I < tau``.
@@ -34,8 +38,10 @@ from sem_sionna.utils.checks import check_positive_int, check_real
 
 __all__ = [
     "PERTURBATION_MODES",
+    "LatentClassifier",
     "NoisePredictor",
     "ciba_loss",
+    "ciba_task_loss",
     "importance_score",
     "perturb_features",
 ]
@@ -84,6 +90,97 @@ def ciba_loss(images, images_hat, noise_var, beta: float, signal_power=1.0):
     mse = tf.reduce_mean(tf.square(images - images_hat))
     capacity = tf.reduce_mean(tf.reduce_sum(importance_score(noise_var, signal_power), -1))
     return mse + beta * capacity, {"mse": mse, "capacity": capacity}
+
+
+def _build_mlp(hidden, out, in_width: int, units: int) -> None:
+    for layer in hidden:
+        layer.build((None, in_width))
+        in_width = units
+    out.build((None, in_width))
+
+
+def _hidden(hidden, features):
+    check_real(features, "features")
+    for layer in hidden:
+        features = layer(features)
+    return features
+
+
+def ciba_task_loss(labels, logits, noise_var, beta: float, signal_power=1.0):
+    """Information-bottleneck loss with a classifier's cross-entropy as the task term.
+
+    Input
+    -----
+    labels : [batch], int -- true classes.
+    logits : [batch, num_classes], tf.float32 -- the classifier head's output on the
+        perturbed features.
+    noise_var : [batch, d], tf.float32 -- predicted noise variances ``sigma^2``.
+    beta : float -- weight of the information term, ``>= 0``.
+    signal_power : float -- feature power ``P``.
+
+    Output
+    ------
+    loss : [], tf.float32 -- ``mean CE + beta * mean_b sum_k C_k`` (CE in nats).
+    metrics : dict -- ``"ce"``, ``"accuracy"`` and ``"capacity"`` (bits, batch mean).
+    """
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
+        raise ValueError(f"`beta` must be a number >= 0, got {beta!r}")
+    labels = tf.cast(labels, tf.int32)
+    ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+    acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), labels),
+                                 tf.float32))
+    capacity = tf.reduce_mean(tf.reduce_sum(importance_score(noise_var, signal_power), -1))
+    return ce + beta * capacity, {"ce": ce, "accuracy": acc, "capacity": capacity}
+
+
+@keras.saving.register_keras_serializable(package="sem_sionna")
+class LatentClassifier(keras.layers.Layer):
+    """Classifier head on ``d`` latent features: the semantic decoder of Sec. 4.4.
+
+    Parameters
+    ----------
+    latent_dim : int -- number of features ``d``.
+    num_classes : int -- classes.
+    units : int, default 64 -- width of the hidden layers.
+    num_layers : int, default 2 -- hidden layers (ReLU).
+
+    Input
+    -----
+    features : [batch, latent_dim], tf.float32 -- (un-normalised) latent features.
+
+    Output
+    ------
+    logits : [batch, num_classes], tf.float32.
+    """
+
+    def __init__(self, latent_dim: int, num_classes: int, units: int = 64,
+                 num_layers: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = check_positive_int(latent_dim, "latent_dim")
+        self.num_classes = check_positive_int(num_classes, "num_classes")
+        self.units = check_positive_int(units, "units")
+        self.num_layers = check_positive_int(num_layers, "num_layers", minimum=0)
+        self.hidden = [keras.layers.Dense(self.units, activation="relu", name=f"hidden_{i}")
+                       for i in range(self.num_layers)]
+        self.out = keras.layers.Dense(self.num_classes, name="logits")
+
+    def build(self, features_shape):
+        if features_shape[-1] != self.latent_dim:
+            raise ValueError(f"`features` must have last dimension latent_dim="
+                             f"{self.latent_dim}, got {tuple(features_shape)}")
+        _build_mlp(self.hidden, self.out, self.latent_dim, self.units)
+        self.built = True
+
+    def call(self, features):
+        return self.out(_hidden(self.hidden, features))
+
+    def compute_output_shape(self, features_shape):
+        return (*features_shape[:-1], self.num_classes)
+
+    def get_config(self):
+        return {**super().get_config(), "latent_dim": self.latent_dim,
+                "num_classes": self.num_classes, "units": self.units,
+                "num_layers": self.num_layers}
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -141,20 +238,12 @@ class NoisePredictor(keras.Model):
         if len(features_shape) != 2 or features_shape[-1] != self.latent_dim:
             raise ValueError(f"`features` must have shape [batch, latent_dim={self.latent_dim}], "
                              f"got {tuple(features_shape)}")
-        width = self.latent_dim
-        for layer in self.hidden:
-            layer.build((None, width))
-            width = self.units
-        self.out.build((None, width))
+        _build_mlp(self.hidden, self.out, self.latent_dim, self.units)
         self.built = True
 
     def call(self, features):
-        check_real(features, "features")
-        f = features
-        for layer in self.hidden:
-            f = layer(f)
         m = self.max_log_noise_var
-        return m * tf.tanh(self.out(f) / m)
+        return m * tf.tanh(self.out(_hidden(self.hidden, features)) / m)
 
     def importance(self, features, signal_power=1.0) -> tf.Tensor:
         """Importance scores ``[batch, latent_dim]`` (bits) of ``features``."""

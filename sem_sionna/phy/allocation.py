@@ -3,22 +3,42 @@
 Analog features are sent over the ``k`` parallel channels that SVD precoding makes
 of a MIMO channel (:class:`~sem_sionna.phy.SVDPrecoder`). A unit-power feature
 ``s_k`` sent with power ``p_k`` over a channel of gain ``g_k`` (SNR per unit power)
-and estimated with the linear MMSE estimator has the error
+has, after the receiver's estimate, one of two errors (the *MSE models*,
+:data:`MSE_MODELS`):
 
-.. math::
-    \\mathrm{MSE}_k = \\frac{1}{1 + p_k g_k}.
+- ``"zf"`` (zero forcing, the default): the unbiased estimate ``r / sqrt(p_k)``,
+
+  .. math::
+      \\mathrm{MSE}_k = \\frac{1}{p_k g_k};
+
+- ``"lmmse"``: the linear MMSE estimate (shrunk by ``p_k g_k / (1 + p_k g_k)``),
+
+  .. math::
+      \\mathrm{MSE}_k = \\frac{1}{1 + p_k g_k}.
+
+Why ``"zf"`` is the default: the paper (Sec. 3.2, its equations are not in the
+seed text) derives the power "in closed form" from one Lagrange condition,
+substitutes it into the power constraint and states that "the channel coding
+scheme yields a unique closed-form solution", with an MSE "inversely
+proportional to both channel gain and importance score". The ZF objective
+:math:`\\sum_k w_k / (p_k g_k)` gives exactly that: every channel active and
+:math:`p_k = P \\sqrt{w_k/g_k} / \\sum_j \\sqrt{w_j/g_j}` (:func:`zf_wmmse_power`),
+with :math:`\\mathrm{MSE}_k \\propto 1/\\sqrt{w_k g_k}`. The LMMSE objective has no
+such unique formula: its solution is a water-filling with an active set and a level
+found numerically (:func:`wmmse_power`).
 
 The allocators (Cao et al., "importance-aware resource allocation for MIMO
 semantic communication", Sec. 3.2 and App. B) are
 
 - **EPA**: equal power, :func:`~sem_sionna.phy.equal_power`;
 - **MMSE**: :math:`\\min_p \\sum_k \\mathrm{MSE}_k` s.t. :math:`\\sum_k p_k = P`,
-  :func:`mmse_power`;
+  :func:`mmse_power` (LMMSE) or :func:`zf_wmmse_power` with unit weights (ZF);
 - **WMMSE**: :math:`\\min_p \\sum_k w_k \\mathrm{MSE}_k`, with weights
   :math:`w_k = I_k^\\alpha` from the features' importance scores :math:`I_k`
-  (:func:`importance_weights`), :func:`wmmse_power`.
+  (:func:`importance_weights`), :func:`wmmse_power` (LMMSE) or
+  :func:`zf_wmmse_power` (ZF).
 
-The KKT conditions of the (W)MMSE problem give, with the Lagrange multiplier
+The KKT conditions of the LMMSE (W)MMSE problem give, with the Lagrange multiplier
 :math:`\\lambda` of the power constraint and :math:`\\nu = 1/\\sqrt{\\lambda}`,
 
 .. math::
@@ -42,6 +62,8 @@ from sem_sionna.utils.checks import check_positive_int
 
 __all__ = [
     "ALLOCATION_SCHEMES",
+    "DEFAULT_MSE_MODEL",
+    "MSE_MODELS",
     "allocate_features",
     "apply_assignment",
     "eigen_gains",
@@ -51,10 +73,23 @@ __all__ = [
     "subchannel_matching",
     "weighted_mse",
     "wmmse_power",
+    "zf_wmmse_power",
 ]
 
 ALLOCATION_SCHEMES = ("EPA", "EPA-M", "MMSE", "MMSE-M", "WMMSE", "WMMSE-M")
 """Schemes of :func:`allocate_features`: power allocation, ``-M`` with subchannel matching."""
+
+MSE_MODELS = ("zf", "lmmse")
+"""Receiver estimates (and the MSE the allocators minimise): see the module docstring."""
+
+DEFAULT_MSE_MODEL = "zf"
+"""The MSE model the paper's "unique closed-form solution" most likely means."""
+
+
+def _check_mse_model(mse_model: str) -> str:
+    if mse_model not in MSE_MODELS:
+        raise ValueError(f"`mse_model` must be one of {list(MSE_MODELS)}, got {mse_model!r}")
+    return mse_model
 
 # Gains are clipped here so that 1/g and sqrt(w/g) stay normal float32 numbers
 # (a noiseless channel, no = 0, gives g = inf).
@@ -114,25 +149,73 @@ def importance_weights(importance, alpha: float = 2.0) -> tf.Tensor:
     return tf.pow(tf.nn.relu(importance), tf.cast(alpha, importance.dtype))
 
 
-def weighted_mse(power, gains, weights=None) -> tf.Tensor:
-    """Objective of (W)MMSE: ``sum_k w_k / (1 + p_k g_k)`` over the last axis.
+def weighted_mse(power, gains, weights=None, mse_model: str = "lmmse") -> tf.Tensor:
+    """Objective of (W)MMSE: ``sum_k w_k / (1 + p_k g_k)`` (LMMSE) or
+    ``sum_k w_k / (p_k g_k)`` (ZF) over the last axis.
 
     Parameters
     ----------
     power : [..., k], tf.float32 -- powers ``p_k``, linear.
     gains : [..., k], tf.float32 -- gains ``g_k`` (SNR per unit power), linear.
     weights : [..., k], tf.float32 or None -- ``w_k`` (None: all ones).
+    mse_model : str, default "lmmse" -- one of :data:`MSE_MODELS`.
 
     Output
     ------
-    mse : [...], tf.float32 -- weighted sum of the per-channel LMMSE errors.
+    mse : [...], tf.float32 -- weighted sum of the per-channel errors (ZF: ``inf``
+        where a channel with ``w_k > 0`` gets no power).
     """
+    _check_mse_model(mse_model)
     power = _as_float(power, "power")
     gains = tf.cast(_as_float(gains, "gains"), power.dtype)
-    mse = 1.0 / (1.0 + power * tf.minimum(gains, _GAIN_MAX))
+    snr = power * tf.minimum(gains, _GAIN_MAX)
+    mse = 1.0 / snr if mse_model == "zf" else 1.0 / (1.0 + snr)
     if weights is not None:
-        mse = mse * tf.cast(weights, power.dtype)
+        w = tf.cast(tf.broadcast_to(weights, tf.shape(mse)), power.dtype)
+        mse = tf.where(w > 0, mse * w, tf.zeros_like(mse))
     return tf.reduce_sum(mse, axis=-1)
+
+
+def zf_wmmse_power(gains, weights, total_power=1.0) -> tf.Tensor:
+    r"""Weighted MSE power allocation of the ZF model: :math:`\min_p \sum_k w_k / (p_k g_k)`.
+
+    Under :math:`\sum_k p_k = P` the Lagrange condition
+    :math:`w_k / (g_k p_k^2) = \lambda` gives the unique solution, every channel
+    with :math:`w_k g_k > 0` active,
+
+    .. math::
+        p_k = P \frac{\sqrt{w_k / g_k}}{\sum_j \sqrt{w_j / g_j}},
+        \qquad \mathrm{MSE}_k = \frac{1}{p_k g_k}
+        = \frac{\sum_j \sqrt{w_j / g_j}}{P \sqrt{w_k g_k}}.
+
+    With unit weights it is the ZF MMSE allocation (more power to weaker channels,
+    ``p_k ~ 1/sqrt(g_k)``).
+
+    Parameters
+    ----------
+    gains : [..., k], tf.float32 -- gains ``g_k`` (SNR per unit power), linear, ``>= 0``.
+    weights : broadcastable to ``gains``, tf.float32 -- weights ``w_k >= 0``.
+    total_power : float or tensor broadcastable to ``[..., 1]`` -- ``P``, linear, ``>= 0``.
+
+    Output
+    ------
+    p : [..., k], tf.float32 -- powers, linear, ``>= 0``, summing to ``P``. Channels with
+        ``g_k <= 0`` or ``w_k <= 0`` get 0; a row without such a channel gets all zeros.
+    """
+    gains = _as_float(gains, "gains")
+    out_dtype, dtype = gains.dtype, tf.float64
+    gains = tf.cast(gains, dtype)
+    weights = tf.broadcast_to(tf.cast(_as_float(weights, "weights"), dtype), tf.shape(gains))
+    total_power = tf.broadcast_to(tf.cast(total_power, dtype), tf.shape(gains[..., :1]))
+    valid = (gains > 0) & (weights > 0) & tf.math.is_finite(weights)
+    g = tf.where(valid, tf.minimum(gains, _GAIN_MAX), tf.ones_like(gains))
+    w = tf.where(valid, tf.minimum(weights, _GAIN_MAX), tf.ones_like(weights))
+    slope = tf.where(valid, tf.sqrt(w / g), tf.zeros_like(g))
+    den = tf.reduce_sum(slope, -1, keepdims=True)
+    ok = den > 0
+    p = tf.where(ok, total_power * slope / tf.where(ok, den, tf.ones_like(den)),
+                 tf.zeros_like(slope))
+    return tf.cast(p, out_dtype)
 
 
 def wmmse_power(gains, weights, total_power=1.0, num_iter: int = 50) -> tf.Tensor:
@@ -297,7 +380,8 @@ def invert_assignment(values, assignment) -> tf.Tensor:
 
 
 def allocate_features(scheme: str, importance, gains, total_power=1.0, alpha: float = 2.0,
-                      num_iter: int = 50) -> tuple[tf.Tensor, tf.Tensor]:
+                      num_iter: int = 50, mse_model: str = DEFAULT_MSE_MODEL
+                      ) -> tuple[tf.Tensor, tf.Tensor]:
     """Map ``k = T * ns`` features onto ``T`` channel uses of ``ns`` eigen-channels.
 
     Slot ``j`` of the flattened ``[T, ns]`` grid is channel use ``j // ns``,
@@ -305,9 +389,10 @@ def allocate_features(scheme: str, importance, gains, total_power=1.0, alpha: fl
     with matching (``-M``) features are paired with slots by
     :func:`subchannel_matching` over all ``T * ns`` slots. Power is then allocated
     per channel use, ``sum`` over its ``ns`` eigen-channels equal to
-    ``total_power``: EPA (:func:`~sem_sionna.phy.equal_power`), MMSE
-    (:func:`mmse_power`) or WMMSE (:func:`wmmse_power` with the weights
-    :func:`importance_weights` ``(importance, alpha)`` of the features on the slots).
+    ``total_power``: EPA (:func:`~sem_sionna.phy.equal_power`), MMSE (unit weights)
+    or WMMSE (the weights :func:`importance_weights` ``(importance, alpha)`` of the
+    features on the slots), minimising the error of ``mse_model``:
+    :func:`zf_wmmse_power` (ZF) or :func:`wmmse_power` / :func:`mmse_power` (LMMSE).
 
     Parameters
     ----------
@@ -316,7 +401,8 @@ def allocate_features(scheme: str, importance, gains, total_power=1.0, alpha: fl
     gains : [batch, T, ns], tf.float32 -- gain (SNR per unit power) of each slot, linear.
     total_power : float -- power per channel use, linear.
     alpha : float, default 2.0 -- WMMSE weight exponent.
-    num_iter : int, default 50 -- bisection steps of (W)MMSE.
+    num_iter : int, default 50 -- bisection steps of the LMMSE (W)MMSE.
+    mse_model : str, default :data:`DEFAULT_MSE_MODEL` -- one of :data:`MSE_MODELS`.
 
     Output
     ------
@@ -326,6 +412,7 @@ def allocate_features(scheme: str, importance, gains, total_power=1.0, alpha: fl
     """
     if scheme not in ALLOCATION_SCHEMES:
         raise ValueError(f"`scheme` must be one of {list(ALLOCATION_SCHEMES)}, got {scheme!r}")
+    _check_mse_model(mse_model)
     importance = _as_float(importance, "importance")
     gains = tf.cast(_as_float(gains, "gains"), importance.dtype)
     if gains.shape.rank != 3 or importance.shape.rank != 2:
@@ -343,10 +430,14 @@ def allocate_features(scheme: str, importance, gains, total_power=1.0, alpha: fl
         assignment = tf.broadcast_to(tf.range(tf.shape(importance)[-1]), tf.shape(importance))
     if base == "EPA":
         p = equal_power(gains, total_power)
-    elif base == "MMSE":
-        p = mmse_power(gains, total_power, num_iter)
     else:
-        w = tf.reshape(apply_assignment(importance_weights(importance, alpha), assignment),
-                       tf.shape(gains))
-        p = wmmse_power(gains, w, total_power, num_iter)
+        if base == "MMSE":
+            w = tf.ones_like(gains)
+        else:
+            w = tf.reshape(apply_assignment(importance_weights(importance, alpha), assignment),
+                           tf.shape(gains))
+        if mse_model == "zf":
+            p = zf_wmmse_power(gains, w, total_power)
+        else:
+            p = wmmse_power(gains, w, total_power, num_iter)
     return assignment, p

@@ -3,7 +3,9 @@
 Both run through :class:`~sem_sionna.train.Trainer` (compiled steps, per-epoch
 checkpoints, NaN detection). The VAE is trained once, without any channel
 (separate source-channel coding); the noise predictor is trained afterwards with
-the VAE frozen, one predictor per information-bottleneck weight ``beta``.
+the VAE frozen, one predictor per information-bottleneck weight ``beta``. The
+classification extension (Sec. 4.4) trains an encoder + classifier head instead of
+the VAE and its predictor with the classifier's cross-entropy.
 """
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.data import as_dataset
-from sem_sionna.nets.ciba import NoisePredictor, ciba_loss
-from sem_sionna.nets.vae import VAE, kl_divergence
+from sem_sionna.nets.ciba import LatentClassifier, NoisePredictor, ciba_loss, ciba_task_loss
+from sem_sionna.nets.vae import VAE, VAEEncoder, kl_divergence
 from sem_sionna.train.loop import Trainer
 from sem_sionna.utils.batches import map_batches
 from sem_sionna.utils.checks import check_positive_int
 
-__all__ = ["encode_features", "feature_statistics", "train_noise_predictor", "train_vae"]
+__all__ = ["encode_features", "encoder_features", "feature_statistics",
+           "train_feature_classifier", "train_noise_predictor", "train_task_noise_predictor",
+           "train_vae"]
 
 
 def _images(images) -> np.ndarray:
@@ -95,6 +99,15 @@ def feature_statistics(vae: VAE, images, batch_size: int = 256) -> tuple[np.ndar
     return mu.mean(0), np.maximum(mu.std(0), 1e-6).astype(np.float32)
 
 
+def _predictor_inputs(predictor: NoisePredictor, mu, feature_mean, feature_std, seed: int):
+    """Normalised features, the statistics as constants and the noise generator."""
+    features = (mu - feature_mean) / feature_std
+    if not predictor.built:
+        predictor.build((None, features.shape[-1]))
+    return (features, tf.constant(feature_mean, tf.float32),
+            tf.constant(feature_std, tf.float32), keras.random.SeedGenerator(seed))
+
+
 def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_mean,
                           feature_std, beta: float, epochs: int, batch_size: int = 64,
                           lr: float = 2e-3, ckpt_dir=None, seed: int = 0) -> dict[str, list]:
@@ -123,12 +136,8 @@ def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_m
     """
     images = _images(images)
     batch_size = check_positive_int(batch_size, "batch_size")
-    features = (encode_features(vae, images) - feature_mean) / feature_std
-    mean = tf.constant(feature_mean, tf.float32)
-    std = tf.constant(feature_std, tf.float32)
-    if not predictor.built:
-        predictor.build((None, features.shape[-1]))
-    gen = keras.random.SeedGenerator(seed)
+    features, mean, std, gen = _predictor_inputs(predictor, encode_features(vae, images),
+                                                 feature_mean, feature_std, seed)
 
     def loss_fn(batch):
         x_img, x = batch
@@ -141,3 +150,70 @@ def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_m
     trainer = Trainer(f"ciba(beta={beta:g})", loss_fn, predictor.trainable_variables, lr=lr,
                       checkpoint={"predictor": predictor}, ckpt_dir=ckpt_dir)
     return trainer.fit(_dataset((images, features), batch_size, seed), epochs)
+
+
+def encoder_features(encoder: VAEEncoder, images, batch_size: int = 256) -> np.ndarray:
+    """Posterior means ``[N, latent_dim]`` (float32) of a bare :class:`VAEEncoder`."""
+    mu = map_batches(lambda x: encoder(tf.constant(x))[0], _images(images),
+                     batch_size=batch_size)
+    return mu.astype(np.float32)
+
+
+def train_feature_classifier(encoder: VAEEncoder, head: LatentClassifier, images, labels,
+                             epochs: int, batch_size: int = 64, lr: float = 1e-3,
+                             ckpt_dir=None, seed: int = 0) -> dict[str, list]:
+    """Train the classification codec of Sec. 4.4 (no channel): cross-entropy of
+    ``head(mu)``, ``mu`` the encoder's posterior mean, encoder and head jointly.
+
+    Output
+    ------
+    history : dict -- per-epoch ``loss``, ``accuracy``, ...
+    """
+    images = _images(images)
+    labels = np.asarray(labels, np.int32)
+    if not encoder.built:
+        encoder.build((None, *images.shape[1:]))
+    if not head.built:
+        head.build((None, encoder.latent_dim))
+
+    def loss_fn(batch):
+        x, y = batch
+        logits = head(encoder(x)[0])
+        ce = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        acc = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y),
+                                     tf.float32))
+        return ce, {"accuracy": acc}
+
+    trainer = Trainer("feature_classifier", loss_fn,
+                      encoder.trainable_variables + head.trainable_variables, lr=lr,
+                      checkpoint={"encoder": encoder, "head": head}, ckpt_dir=ckpt_dir)
+    return trainer.fit(_dataset((images, labels), batch_size, seed), epochs)
+
+
+def train_task_noise_predictor(predictor: NoisePredictor, encoder: VAEEncoder,
+                               head: LatentClassifier, images, labels, feature_mean,
+                               feature_std, beta: float, epochs: int, batch_size: int = 64,
+                               lr: float = 2e-3, ckpt_dir=None, seed: int = 0) -> dict[str, list]:
+    """CIBA with a classifier's loss (Sec. 4.4): encoder and head frozen, loss
+    :func:`~sem_sionna.nets.ciba_task_loss` of ``head(mean + std * (x + sigma eps))``.
+
+    Output
+    ------
+    history : dict -- per-epoch ``loss``, ``ce``, ``accuracy``, ``capacity`` (bits).
+    """
+    images = _images(images)
+    labels = np.asarray(labels, np.int32)
+    batch_size = check_positive_int(batch_size, "batch_size")
+    features, mean, std, gen = _predictor_inputs(predictor, encoder_features(encoder, images),
+                                                 feature_mean, feature_std, seed)
+
+    def loss_fn(batch):
+        y, x = batch
+        noise_var = tf.exp(predictor(x))
+        eps = keras.random.normal(tf.shape(x), seed=gen)
+        logits = head(mean + std * (x + tf.sqrt(noise_var) * eps))
+        return ciba_task_loss(y, logits, noise_var, beta)
+
+    trainer = Trainer(f"ciba_task(beta={beta:g})", loss_fn, predictor.trainable_variables,
+                      lr=lr, checkpoint={"predictor": predictor}, ckpt_dir=ckpt_dir)
+    return trainer.fit(_dataset((labels, features), batch_size, seed), epochs)

@@ -1,5 +1,6 @@
 """Tests for sem_sionna.experiments.importance_mimo and scenarios/importance_mimo.py."""
 import dataclasses
+import json
 import math
 import shutil
 from pathlib import Path
@@ -14,7 +15,7 @@ from sem_sionna.phy.allocation import ALLOCATION_SCHEMES
 from sem_sionna.utils.io import read_csv
 
 EXPECTED = Path(__file__).resolve().parents[1] / "expected" / "importance_mimo.csv"
-KEY = ("scheme", "snr_db")
+KEY = ("scheme", "mse_model", "snr_db")
 # metrics.csv holds 6 significant digits: 1e-5 relative is one unit of the last digit,
 # so only a rounding flip of an otherwise identical (deterministic) value passes.
 RTOL = 1e-5
@@ -95,6 +96,8 @@ def test_config_converts_sequences_to_tuples(script):
     ("n_train", 0), ("eval_batch_size", 1.5), ("num_tx_ant", 3), ("betas", ()),
     ("betas", (-1.0,)), ("alphas", (1.0, 1.0)), ("snr_db", (0.0, float("nan"))),
     ("schemes", ("WF",)), ("schemes", "EPA"), ("perturb_snr_db", "0"), ("image_size", 20),
+    ("channel_draws", 0), ("select_metric", "ms_ssim"), ("mse_models", ("mmse",)),
+    ("mse_models", ("zf", "zf")),
     ("vae", {"latent_dim": 16}),
 ])
 def test_config_rejects_bad_values(script, field, value):
@@ -111,3 +114,71 @@ def test_stage_configs_reject_bad_values(script, cls, field, value):
     group = {ClassifierConfig: smoke.classifier, VAEConfig: smoke.vae, CIBAConfig: smoke.ciba}
     with pytest.raises(ValueError, match=field):
         dataclasses.replace(group[cls], **{field: value})
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_cis_claims_and_samples(smoke_out):
+    from sem_sionna.experiments.importance_mimo import CLAIMS, METRICS
+    from sem_sionna.metrics import CLAIM_KEYS, VERDICTS, PerImage
+    rows = read_csv(smoke_out / "metrics.csv")
+    assert {r["mse_model"] for r in rows} == {"zf", "lmmse"}
+    for r in rows:
+        assert r["n_images"] == 64 * 2  # n_test x channel_draws
+        for m in METRICS:
+            assert np.isfinite(r[f"{m}_ci95"]) and r[f"{m}_ci95"] >= 0, (r["scheme"], m)
+    claims = json.loads((smoke_out / "claims.json").read_text())
+    assert isinstance(claims, list) and [c["id"] for c in claims] == [c.id for c in CLAIMS]
+    for c in claims:
+        assert set(CLAIM_KEYS) <= set(c) and c["verdict"] in VERDICTS
+    samples = PerImage.load(smoke_out / "per_image.npz")
+    point = {"scheme": "WMMSE-M", "mse_model": "zf", "channel": "rayleigh-4x4",
+             "cbr": rows[0]["cbr"], "snr_db": 0.0}
+    found = [p for p in samples.points(scheme="WMMSE-M", mse_model="zf", snr_db=0.0)]
+    assert found and samples.sample(found[0], "accuracy").shape == (128,), point
+    assert (smoke_out / "search_contrasts.csv").is_file()
+
+
+class _StubModels:
+    classifier = None
+
+    def link(self, beta, scheme, alpha, *args, mse_model="zf", **kwargs):
+        return {"alpha": alpha, "mse_model": mse_model}
+
+
+def test_alpha_search_selects_by_validation_accuracy_only(script, monkeypatch, tmp_path):
+    from sem_sionna.experiments import importance_mimo_validation as validation
+    config = _smoke(script, alphas=(0.0, 1.0, 2.0, 4.0), search_snr_db=(-10.0, 0.0, 10.0))
+    rng = np.random.default_rng(0)
+    val = (rng.uniform(size=(8, 32, 32, 3)).astype(np.float32), np.arange(8) % 6)
+    test_images = rng.uniform(size=(8, 32, 32, 3)).astype(np.float32)
+    seen = []
+
+    def fake_transmit(link, images, snr, seed, batch_size):
+        seen.append((images, snr))
+        return images, 0.0
+
+    def fake_scores(images, x_hat, labels, classifier):
+        alpha = fake_scores.link["alpha"]
+        # accuracy peaks at alpha = 2, PSNR at alpha = 0: the search must follow accuracy
+        acc = np.full(len(images), 0.9 - 0.1 * abs(alpha - 2.0))
+        return {"accuracy": acc, "psnr": np.full(len(images), 20.0 - alpha),
+                "ms_ssim": np.full(len(images), 0.5)}
+
+    stub = _StubModels()
+    original_link = stub.link
+
+    def link(*args, **kwargs):
+        fake_scores.link = original_link(*args, **kwargs)
+        return fake_scores.link
+
+    stub.link = link
+    monkeypatch.setattr(validation, "transmit", fake_transmit)
+    monkeypatch.setattr(validation, "score_images", fake_scores)
+    best, rows = validation.alpha_search(stub, config, 1e-4, val, tmp_path)
+    assert best == {"zf": 2.0, "lmmse": 2.0}
+    assert all(images is val[0] for images, _ in seen)  # validation images only
+    assert not any(images is test_images for images, _ in seen)
+    assert {snr for _, snr in seen} == {-10.0, 0.0, 10.0}  # the whole SNR grid
+    psnr_config = dataclasses.replace(config, select_metric="psnr")
+    best_psnr, _ = validation.alpha_search(stub, psnr_config, 1e-4, val, tmp_path)
+    assert best_psnr == {"zf": 0.0, "lmmse": 0.0}

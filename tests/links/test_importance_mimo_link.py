@@ -6,7 +6,7 @@ import tensorflow as tf
 from layer_checks import roundtrip
 
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink, transmit
-from sem_sionna.nets.ciba import NoisePredictor
+from sem_sionna.nets.ciba import LatentClassifier, NoisePredictor
 from sem_sionna.nets.vae import VAEDecoder, VAEEncoder
 from sem_sionna.phy.allocation import ALLOCATION_SCHEMES, subchannel_matching
 from sem_sionna.utils.seeding import reseed
@@ -48,7 +48,7 @@ def test_noiseless_link_returns_the_clean_reconstruction(rng):
 def test_feature_error_matches_lmmse_theory(rng):
     """Per-feature MSE given x: x^2/(1+snr)^2 + snr/(1+snr)^2 with snr = p g."""
     x = tf.tile(_images(rng, 2), [200, 1, 1, 1])  # each copy gets its own channel and noise
-    link = _link("MMSE-M")
+    link = _link("MMSE-M", mse_model="lmmse")
     _, info = link(x, 5.0, return_info=True)
     slot_snr = tf.reshape(info["power"] * info["gains"], [400, -1])
     snr = tf.gather(slot_snr, tf.argsort(info["assignment"], axis=-1), batch_dims=1).numpy()
@@ -60,6 +60,21 @@ def test_feature_error_matches_lmmse_theory(rng):
     # a zero-forcing receiver (no shrinkage) would have the larger error mean(1 / snr)
     on = snr > 0
     assert np.mean(1.0 / snr[on]) > expected[on].mean() + 4 * stderr
+
+
+def test_feature_error_matches_zf_theory(rng):
+    """ZF model: unbiased estimate, per-feature MSE 1 / (p g) whatever x."""
+    x = tf.tile(_images(rng, 2), [200, 1, 1, 1])
+    link = _link("WMMSE-M", mse_model="zf", alpha=1.0)
+    _, info = link(x, 5.0, return_info=True)
+    slot_snr = tf.reshape(info["power"] * info["gains"], [400, -1])
+    snr = tf.gather(slot_snr, tf.argsort(info["assignment"], axis=-1), batch_dims=1).numpy()
+    f, f_hat = info["features"].numpy(), info["features_hat"].numpy()
+    on = snr > 0
+    z = (f_hat - f)[on] * np.sqrt(snr[on])  # standard normal under the ZF model
+    assert abs(z.mean()) < 4 / np.sqrt(z.size)
+    assert abs(np.mean(z ** 2) - 1.0) < 4 * np.sqrt(2 / z.size)
+    np.testing.assert_array_equal(f_hat[~on], 0.0)  # features without power are not sent
 
 
 def test_matching_and_common_random_numbers(rng):
@@ -116,3 +131,16 @@ def test_link_bad_arguments():
         ImportanceMIMOLink(enc, dec, enc)
     with pytest.raises(ValueError, match="alpha"):
         ImportanceMIMOLink(enc, dec, pred, alpha=-1.0)
+
+
+def test_link_with_a_classifier_head_returns_logits(rng):
+    enc = VAEEncoder(8, filters=4, num_stages=2)
+    head = LatentClassifier(8, 3, units=8)
+    link = ImportanceMIMOLink(enc, head, NoisePredictor(8, units=8), 2, 2, scheme="WMMSE-M",
+                              seed=1)
+    link.build((None, 16, 16, 3))
+    x = _images(rng)
+    logits, info = link(x, 150.0, return_info=True)
+    assert logits.shape == (6, 3)
+    np.testing.assert_allclose(logits, head(enc(x)[0]), atol=1e-3)  # noiseless: clean logits
+    assert link.cbr == 8 / (16 * 16 * 3)

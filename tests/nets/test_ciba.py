@@ -6,13 +6,16 @@ import tensorflow as tf
 from layer_checks import assert_modes_agree, roundtrip
 
 from sem_sionna.nets.ciba import (
+    LatentClassifier,
     NoisePredictor,
     ciba_loss,
+    ciba_task_loss,
     importance_score,
     perturb_features,
 )
-from sem_sionna.nets.vae import VAE
-from sem_sionna.train.ciba import feature_statistics, train_noise_predictor
+from sem_sionna.nets.vae import VAE, VAEEncoder
+from sem_sionna.train.ciba import (encoder_features, feature_statistics, train_noise_predictor,
+                                   train_task_noise_predictor)
 
 
 def test_importance_is_awgn_capacity():
@@ -97,4 +100,54 @@ def test_ib_training_separates_used_from_unused_features(rng):
                                  batch_size=32, lr=1e-2)
     assert hist["capacity"][-1] < hist["capacity"][0]
     imp = pred.importance(tf.constant((np.asarray(vae.encode(images)[0]) - mean) / std)).numpy()
+    assert imp[:, 2:].mean() < 0.5 * imp[:, :2].mean()
+
+
+def test_ciba_task_loss_closed_form():
+    labels = tf.constant([0, 1])
+    logits = tf.constant([[2.0, 0.0], [0.0, 0.0]])
+    noise_var = tf.fill([2, 3], 1.0)  # C_k = 0.5 bit each
+    loss, m = ciba_task_loss(labels, logits, noise_var, beta=0.1)
+    ce = (np.log1p(np.exp(-2.0)) + np.log(2.0)) / 2
+    np.testing.assert_allclose(m["ce"], ce, rtol=1e-6)
+    np.testing.assert_allclose(m["capacity"], 1.5, rtol=1e-6)
+    np.testing.assert_allclose(loss, ce + 0.15, rtol=1e-6)
+    np.testing.assert_allclose(m["accuracy"], 0.5)  # the tie predicts class 0
+    with pytest.raises(ValueError, match="beta"):
+        ciba_task_loss(labels, logits, noise_var, beta=-1.0)
+
+
+def test_latent_classifier_shapes_and_config_round_trip(rng):
+    head = LatentClassifier(6, 4, units=8)
+    x = tf.constant(rng.normal(size=(5, 6)).astype(np.float32))
+    head.build(x.shape)
+    assert head(x).shape == (5, 4)
+    restored = LatentClassifier.from_config(head.get_config())
+    restored.build(x.shape)
+    restored.set_weights(head.get_weights())
+    np.testing.assert_allclose(restored(x), head(x), atol=1e-6)
+    with pytest.raises(ValueError, match="latent_dim"):
+        LatentClassifier(6, 4).build((None, 5))
+
+
+def test_task_ciba_training_separates_used_from_unused_features(rng):
+    """A head that reads only features 0 and 1: the task-loss CIBA must find 2 and 3
+    unimportant."""
+    enc = VAEEncoder(4, filters=4, num_stages=2)
+    images = rng.uniform(size=(64, 16, 16, 3)).astype(np.float32)
+    enc.build(images.shape)
+    mu = encoder_features(enc, images)
+    mean, std = mu.mean(0), np.maximum(mu.std(0), 1e-6)
+    labels = (((mu[:, 0] - mean[0]) / std[0] + (mu[:, 1] - mean[1]) / std[1]) > 0).astype(int)
+    head = LatentClassifier(4, 2, units=8, num_layers=0)
+    head.build((None, 4))
+    w = np.zeros((4, 2), np.float32)
+    w[:2, 1] = 5.0 / std[:2]
+    head.out.kernel.assign(w)
+    head.out.bias.assign([0.0, -5.0 * float(np.sum(mean[:2] / std[:2]))])
+    pred = NoisePredictor(4, units=16)
+    hist = train_task_noise_predictor(pred, enc, head, images, labels, mean, std, beta=1e-2,
+                                      epochs=15, batch_size=32, lr=1e-2)
+    assert hist["capacity"][-1] < hist["capacity"][0]
+    imp = pred.importance(tf.constant((mu - mean) / std)).numpy()
     assert imp[:, 2:].mean() < 0.5 * imp[:, :2].mean()

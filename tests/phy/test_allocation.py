@@ -14,10 +14,12 @@ from sem_sionna.phy.allocation import (
     eigen_gains,
     importance_weights,
     invert_assignment,
+    MSE_MODELS,
     mmse_power,
     subchannel_matching,
     weighted_mse,
     wmmse_power,
+    zf_wmmse_power,
 )
 
 
@@ -55,6 +57,72 @@ def test_wmmse_is_no_worse_than_random_feasible_powers(rng):
     assert np.all(best[:, None] <= others + 1e-6)
 
 
+def _brute_force(gains, weights, total, mse_model, steps=200):
+    """Minimum of the weighted MSE over a grid of the power simplex (k = 2 or 3)."""
+    k = gains.shape[-1]
+    grid = np.linspace(0.0, 1.0, steps + 1)
+    if k == 2:
+        shares = np.stack([grid, 1.0 - grid], -1)
+    else:
+        a, b = np.meshgrid(grid, grid, indexing="ij")
+        keep = a + b <= 1.0
+        shares = np.stack([a[keep], b[keep], np.maximum(1.0 - a[keep] - b[keep], 0.0)], -1)
+    p = total * shares
+    snr = p * gains
+    with np.errstate(divide="ignore"):
+        mse = 1.0 / snr if mse_model == "zf" else 1.0 / (1.0 + snr)
+    obj = np.where(weights > 0, weights * mse, 0.0).sum(-1)
+    i = int(np.argmin(obj))
+    return obj[i], p[i]
+
+
+@pytest.mark.parametrize("mse_model", MSE_MODELS)
+@pytest.mark.parametrize("k", [2, 3])
+def test_allocation_matches_brute_force_on_small_instances(rng, mse_model, k):
+    # both MSE models: the allocator's objective is the grid minimum (to the grid's
+    # resolution) and no grid point beats it
+    solve = zf_wmmse_power if mse_model == "zf" else wmmse_power
+    for _ in range(12):
+        gains = (rng.exponential(size=k) * 10.0 ** rng.uniform(-1, 1.5)).astype(np.float64)
+        weights = rng.uniform(0.05, 1.0, size=k) ** 2
+        total = float(rng.uniform(0.5, 3.0))
+        p = solve(gains[None].astype(np.float32), weights[None].astype(np.float32),
+                  total).numpy()[0].astype(np.float64)
+        np.testing.assert_allclose(p.sum(), total, rtol=1e-5)
+        got = weighted_mse(p[None], gains[None], weights[None], mse_model=mse_model).numpy()[0]
+        best, p_best = _brute_force(gains, weights, total, mse_model, 400 if k == 2 else 150)
+        assert got <= best * (1 + 1e-5) + 1e-9
+        assert got >= best * (1 - 2e-2)  # the grid gets within 2 % of the optimum
+        np.testing.assert_allclose(p, p_best, atol=total * (0.02 if k == 2 else 0.05))
+
+
+def test_zf_closed_form_and_degenerate_rows():
+    # g = [1, 4], w = [1, 1]: p ~ 1/sqrt(g) = [1, 1/2], P = 3 -> [2, 1]
+    p = zf_wmmse_power(tf.constant([[1.0, 4.0]]), tf.constant([[1.0, 1.0]]), 3.0)
+    np.testing.assert_allclose(p.numpy(), [[2.0, 1.0]], rtol=1e-6)
+    # w = [4, 1], g = [1, 1]: p ~ sqrt(w) = [2, 1]
+    p = zf_wmmse_power(tf.constant([[1.0, 1.0]]), tf.constant([[4.0, 1.0]]), 3.0)
+    np.testing.assert_allclose(p.numpy(), [[2.0, 1.0]], rtol=1e-6)
+    # zero weight or zero gain: no power; nothing valid: all zeros
+    p = zf_wmmse_power(tf.constant([[1.0, 0.0, 2.0], [0.0, 0.0, 0.0]]),
+                       tf.constant([[0.0, 1.0, 1.0], [1.0, 1.0, 1.0]]), 1.0).numpy()
+    np.testing.assert_allclose(p, [[0.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+
+
+def test_allocate_features_mse_models_differ(rng):
+    imp = rng.uniform(0, 3, size=(4, 8)).astype(np.float32)
+    gains = rng.exponential(size=(4, 2, 4)).astype(np.float32) * 5
+    _, p_zf = allocate_features("MMSE", imp, gains, mse_model="zf")
+    _, p_l = allocate_features("MMSE", imp, gains, mse_model="lmmse")
+    np.testing.assert_allclose(p_zf.numpy(), zf_wmmse_power(gains, tf.ones_like(gains)).numpy())
+    np.testing.assert_allclose(p_l.numpy(), mmse_power(gains).numpy(), atol=1e-6)
+    # ZF MMSE gives the weaker channel of each use more power
+    order = np.argsort(gains, -1)
+    assert np.all(np.diff(np.take_along_axis(p_zf.numpy(), order, -1), axis=-1) <= 1e-7)
+    with pytest.raises(ValueError, match="mse_model"):
+        allocate_features("MMSE", imp, gains, mse_model="mmse")
+
+
 def test_wmmse_closed_form():
     # g = [1, 1], w = [4, 1]: p_k = nu sqrt(w_k) - 1; P = 2 -> 3 nu - 2 = 2, nu = 4/3.
     p = wmmse_power(tf.constant([[1.0, 1.0]]), tf.constant([[4.0, 1.0]]), 2.0)
@@ -72,9 +140,10 @@ def test_wmmse_with_equal_weights_equals_mmse(rng):
                                    atol=2e-6)
     # and alpha = 0 in allocate_features turns WMMSE into MMSE
     imp = np.abs(rng.normal(size=(64, 4))).astype(np.float32)
-    _, p0 = allocate_features("WMMSE", imp, gains[:, None], alpha=0.0)
-    _, p1 = allocate_features("MMSE", imp, gains[:, None])
-    np.testing.assert_allclose(p0.numpy(), p1.numpy(), atol=1e-7)
+    for model in MSE_MODELS:
+        _, p0 = allocate_features("WMMSE", imp, gains[:, None], alpha=0.0, mse_model=model)
+        _, p1 = allocate_features("MMSE", imp, gains[:, None], mse_model=model)
+        np.testing.assert_allclose(p0.numpy(), p1.numpy(), atol=1e-7)
 
 
 def test_mmse_equalises_snr_and_equal_gains_share_equally():
@@ -167,9 +236,11 @@ def test_allocate_features_schemes(rng):
     _, p = allocate_features("EPA-M", imp, gains)
     np.testing.assert_allclose(p.numpy(), equal_power(gains).numpy())
     # WMMSE-M uses the weights of the features it put on each slot
-    a, p = allocate_features("WMMSE-M", imp, gains, alpha=2.0)
+    a, p = allocate_features("WMMSE-M", imp, gains, alpha=2.0, mse_model="lmmse")
     w = apply_assignment(importance_weights(imp, 2.0), a).numpy().reshape(4, 2, 4)
     np.testing.assert_allclose(p.numpy(), wmmse_power(gains, w).numpy(), atol=1e-6)
+    _, p = allocate_features("WMMSE-M", imp, gains, alpha=2.0, mse_model="zf")
+    np.testing.assert_allclose(p.numpy(), zf_wmmse_power(gains, w).numpy(), atol=1e-6)
 
 
 def test_importance_weights():
