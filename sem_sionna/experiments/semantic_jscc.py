@@ -324,10 +324,11 @@ class Evaluator:
     (keyed ``(bpp, snr_train_db)``), accuracy and F1 of the frozen classifier, the MCS."""
 
     def __init__(self, scenes: Data, classifier, num_classes: int, seed: int,
-                 example_snr_db=(), example_count: int = 2):
+                 example_key=None, example_snr_db=(), example_count: int = 2):
         self.images, self.labels = scenes.x_test, scenes.y_test
         self.classifier, self.num_classes, self.seed = classifier, num_classes, seed
         self.sweeps: dict = {}
+        self.example_key = example_key  # (bpp, snr_train_db) of the example images
         self.example_snr = set(example_snr_db)
         self.example_count = example_count
         self.examples: dict = {}
@@ -341,7 +342,7 @@ class Evaluator:
 
         def keep(point, x_hat, info):
             self._last["info"] = info
-            if key == next(iter(self.sweeps)) and point["snr_db"] in self.example_snr:
+            if key == self.example_key and point["snr_db"] in self.example_snr:
                 self.examples[(point["scheme"], point["snr_db"])] = x_hat[:self.example_count]
 
         self.sweeps[key] = ImageSweep(links, self.images, task_metrics={"accuracy": accuracy},
@@ -375,8 +376,10 @@ class Evaluator:
 def evaluate_schemes(config: Config, args, scenes: Data, classifier, rates: Mapping,
                      record: RunRecord) -> tuple[list[dict], Evaluator]:
     """The sweep over rate points, schemes, channels and SNRs (``metrics.csv``)."""
+    # examples from the rate point with the codecs (or the first), over its SNRs
+    shown = next((p for p in config.points if p.codecs), config.points[0])
     evaluator = Evaluator(scenes, classifier, config.classifier.num_classes, args.seed,
-                          config.example_snr_db)
+                          (shown.bpp, shown.snr_train_db), config.example_snr_db)
     fallback = data.mean_image(scenes.x_train)
     n_values = int(np.prod(scenes.x_test.shape[1:]))
     points = []

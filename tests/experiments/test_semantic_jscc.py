@@ -65,7 +65,7 @@ def test_smoke_outputs(smoke_dir):
         if r["scheme"] in jscc:  # the JSCC latent always rides rate-3/4 16-QAM
             assert (r["coderate"], r["num_bits_per_symbol"]) == (0.75, 4)
         else:  # the codecs' MCS comes from the validation choice, or none fits
-            assert r["coderate"] == "" or (r["coderate"], r["num_bits_per_symbol"]) in SMOKE.mcs
+            assert r["coderate"] is None or (r["coderate"], r["num_bits_per_symbol"]) in SMOKE.mcs
     # above the LDPC threshold the JSCC link is error free
     assert all(r["ber"] == 0 for r in rows if r["snr_db"] >= 15 and r["scheme"] in jscc)
     claims = json.loads((smoke_dir / "claims.json").read_text())
