@@ -469,15 +469,17 @@ def _merge(a: PerImage, b: PerImage) -> PerImage:
 def plot_figures(config: Config, out: Path, rows, clean_accuracy: float) -> None:
     """Metrics vs SNR at the low training SNR, accuracy vs bpp at 20 dB (Fig. 6)."""
     title = f"Classification accuracy vs SNR (clean test images: {clean_accuracy:.3f})"
+    curves = {(p.bpp, p.snr_train_db) for p in config.points if len(p.snr_db) > 1}
+
+    def over_snr(r):
+        return (r["bpp"], r["snr_train_db"]) in curves
+
+    panels = ("channel", "bpp", "snr_train_db")
     for metric in ("accuracy", "psnr", "ms_ssim"):
-        plot.metric_vs_snr(rows, metric, out / f"{metric}_vs_snr.png",
-                           panels=("channel", "bpp", "snr_train_db"),
-                           title=title if metric == "accuracy" else None,
-                           where=lambda r: len([p for p in config.points
-                                                if p.snr_train_db == r["snr_train_db"]
-                                                and p.bpp == r["bpp"]
-                                                and len(p.snr_db) > 1]) > 0)
-    plot.failure_rate_vs_snr(rows, out / "fail_rate_vs_snr.png")
+        plot.metric_vs_snr(rows, metric, out / f"{metric}_vs_snr.png", panels=panels,
+                           title=title if metric == "accuracy" else None, where=over_snr)
+    plot.failure_rate_vs_snr(rows, out / "fail_rate_vs_snr.png", panels=panels,
+                             where=over_snr)
     for metric in ("accuracy", "psnr"):
         plot.metric_vs(rows, metric, "bpp", out / f"{metric}_vs_bpp.png",
                        panels=("channel",), xlabel="rate (latent bits per pixel)",
