@@ -16,7 +16,7 @@ so the first ``n`` scenes of a larger set equal the set of size ``n``):
 2. Objects: ``K ~ U{1, ..., max_objects}``, each of a class drawn uniformly from the
    first ``num_classes`` entries of :data:`SCENE_CLASSES`. Distractors (radius
    ``U(0.10, 0.20) * size``) are painted first, the main object (radius
-   ``U(0.22, 0.36) * size``) last, on top. Each has a random position, rotation and
+   ``U(0.22, 0.36) * object_scale * size``) last, on top. Each has a random position, rotation and
    aspect (``U(0.85, 1.15)``), the class colour (hue of :data:`SCENE_HUES` plus
    ``N(0, 0.03)``; with probability 0.1 a random hue instead; saturation
    ``U(0.55, 1)``, value ``U(0.6, 1)``) times a texture (flat, stripes, smooth
@@ -105,7 +105,7 @@ def _colour(rng: np.random.Generator, cls: int) -> np.ndarray:
 
 
 def _scene(rng: np.random.Generator, names: tuple[str, ...], size: int, num_classes: int,
-           max_objects: int) -> tuple[np.ndarray, np.ndarray, int]:
+           max_objects: int, object_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray, int]:
     img = _background(rng, names, size)
     mask = np.zeros((size, size), np.int32)
     # Pixel centres (1x) and 2x2 sub-pixel centres (2x), in pixel units.
@@ -115,7 +115,8 @@ def _scene(rng: np.random.Generator, names: tuple[str, ...], size: int, num_clas
     for k in range(num_obj):
         main = k == num_obj - 1
         cls = int(rng.integers(num_classes))
-        radius = rng.uniform(0.22, 0.36) * size if main else rng.uniform(0.10, 0.20) * size
+        radius = (rng.uniform(0.22, 0.36) * object_scale * size if main
+                  else rng.uniform(0.10, 0.20) * size)
         margin = 0.7 * radius if main else 0.3 * radius
         cy, cx = rng.uniform(margin, size - margin, size=2)
         theta = rng.uniform(0, 2 * np.pi)
@@ -142,7 +143,7 @@ def _scene(rng: np.random.Generator, names: tuple[str, ...], size: int, num_clas
 
 
 def scenes(n: int, size: int = 64, seed: int = 0, num_classes: int = len(SCENE_CLASSES), *,
-           split: str = "train", max_objects: int = 3
+           split: str = "train", max_objects: int = 3, object_scale: float = 1.0
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Procedural scenes of coloured shapes with segmentation masks and labels.
 
@@ -157,6 +158,9 @@ def scenes(n: int, size: int = 64, seed: int = 0, num_classes: int = len(SCENE_C
         independent random stream.
     max_objects : int, default 3 -- at most this many objects per scene; 1 gives
         single-object scenes (the label is then the class of the only object).
+    object_scale : float, default 1 -- factor on the main object's radius, in (0, 1]:
+        below 1 the main object shrinks towards the distractors' size, a harder task
+        (fewer object pixels, more clutter relative to the object).
 
     Output
     ------
@@ -175,6 +179,8 @@ def scenes(n: int, size: int = 64, seed: int = 0, num_classes: int = len(SCENE_C
         raise ValueError(f"`num_classes` must be an integer in [1, {len(SCENE_CLASSES)}], "
                          f"got {num_classes!r}")
     max_objects = _check_size(max_objects, "max_objects")
+    if isinstance(object_scale, (bool, np.bool_)) or not 0.0 < float(object_scale) <= 1.0:
+        raise ValueError(f"`object_scale` must lie in (0, 1], got {object_scale!r}")
     _check_split(split)
     names = tuple(embedded_photos(split))
     images = np.empty((n, size, size, 3), np.float32)
@@ -182,5 +188,6 @@ def scenes(n: int, size: int = 64, seed: int = 0, num_classes: int = len(SCENE_C
     labels = np.empty((n,), np.int32)
     for i in range(n):
         rng = np.random.default_rng([int(seed), _SPLITS[split], size, i, 1])
-        images[i], masks[i], labels[i] = _scene(rng, names, size, int(num_classes), max_objects)
+        images[i], masks[i], labels[i] = _scene(rng, names, size, int(num_classes), max_objects,
+                                                 float(object_scale))
     return images, masks, labels

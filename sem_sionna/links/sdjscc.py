@@ -8,7 +8,7 @@ with semantic importance". The binary JSCC latent is sent as the payload of one
       -> TransportChain (CRC + 5G LDPC + 16-QAM -> AWGN | Rayleigh -> demap -> BP)
       -> q_hat (first h w c decoded bits, used whatever the CRC says) -> SDJSCCDecoder -> x'
 
-    x -> codec (JPEG | WebP | JPEG2000 | HEVC-intra as BPG) within the same payload
+    x -> codec (JPEG | WebP | JPEG2000 | BPG) within the same channel uses
       -> the same TransportChain -> CRC ok and decodable ? codec image : fallback image
 
 S2 uses the (1944, 1458) WiFi LDPC code. Here every image is one 5G transport
@@ -157,6 +157,31 @@ class SDJSCCLink(keras.layers.Layer):
         n = encoded["num_bits"]
         q_hat = np.asarray(bits_hat, np.float32)[:, :n].reshape((-1, *encoded["shape"]))
         return np.asarray(self.decoder(tf.constant(q_hat)), np.float32)
+
+    def reconstruct(self, state: dict, snr_db, channel=None):
+        """The sweep protocol (:mod:`sem_sionna.sweep.protocol`): transmit and decode.
+
+        Input
+        -----
+        state : dict -- from :meth:`encode`.
+        snr_db : float -- SNR in dB.
+        channel : str or None -- must be this link's channel when given.
+
+        Output
+        ------
+        x_hat : [b, H, W, 3], np.float32.
+        info : dict -- ``decoded`` [b] bool (the transport block's CRC passed; the decoder
+            uses the bits either way), ``crc_ok`` (the same), ``bit_errors`` [b] int32
+            (latent bits in error) and ``num_bits`` (latent bits per image).
+        """
+        if channel is not None and channel != self.channel:
+            raise ValueError(f"`channel` {channel!r}: this link was built for "
+                             f"{self.channel!r}")
+        bits_hat, crc_ok = self.transmit(state["bits"], snr_db)
+        n = state["num_bits"]
+        errors = np.sum(bits_hat[:, :n] != state["bits"][:, :n], axis=1).astype(np.int32)
+        return self.decode(state, bits_hat), {"decoded": crc_ok, "crc_ok": crc_ok,
+                                              "bit_errors": errors, "num_bits": n}
 
     def run(self, images, snr_db):
         """Encode, transmit and decode: ``(x_hat, info)`` as NumPy."""

@@ -12,7 +12,15 @@ exposes those feature maps (pre-trained by :func:`sem_sionna.train.train_classif
     images --> [conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU] --> f_1 --> maxpool/2
            --> [ ... width * 2 ... ]                             --> f_2 --> maxpool/2
            --> ...                                               --> f_depth
-           --> global average pool --> dropout --> dense --> logits
+           --> head="gap": global average pool --> dropout --> dense --> logits
+               head="fc":  flatten --> dense (fc_units) -> ReLU --> dropout --> dense --> logits
+
+With ``head="gap"`` the logits are linear in the spatial means of the last maps, so the
+gradient of a logit with respect to a last-stage map is the same for every image (a
+constant per channel): gradient-based semantic weights of that stage carry no
+information about the image. ``head="fc"`` (VGG's fully connected layers on the
+flattened maps, as the SD-JSCC task networks) makes them depend on the image through
+the hidden ReLU and on where in the map each activation lies.
 """
 from __future__ import annotations
 
@@ -34,7 +42,9 @@ class SceneClassifier(keras.Model):
     Stage ``i`` (``i = 0 .. depth-1``) has ``width * 2**i`` channels and two
     3x3 convolutions with batch norm and ReLU; every stage but the last is
     followed by 2x2 max pooling. The logits come from global average pooling,
-    dropout and a dense layer.
+    dropout and a dense layer (``head="gap"``), or from the flattened last maps through
+    a hidden dense layer with ReLU, dropout and a dense layer (``head="fc"``; the input
+    size must then be fixed at build time).
 
     Parameters
     ----------
@@ -42,6 +52,8 @@ class SceneClassifier(keras.Model):
     width : int, default 32 -- channels of the first stage.
     depth : int, default 3 -- number of stages (>= 1).
     dropout : float, default 0.0 -- dropout rate before the dense layer, in [0, 1).
+    head : "gap" or "fc", default "gap" -- classification head (module docstring).
+    fc_units : int, default 128 -- hidden units of the ``"fc"`` head.
 
     Input
     -----
@@ -59,7 +71,8 @@ class SceneClassifier(keras.Model):
     >>> f1, f2, f3 = clf.features(images)         # [b, H, W, 32], [b, H/2, W/2, 64], ...
     """
 
-    def __init__(self, num_classes, width=32, depth=3, dropout=0.0, **kwargs):
+    def __init__(self, num_classes, width=32, depth=3, dropout=0.0, head="gap", fc_units=128,
+                 **kwargs):
         super().__init__(**kwargs)
         self.num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
         self.width = check_positive_int(width, "width")
@@ -67,6 +80,10 @@ class SceneClassifier(keras.Model):
         if isinstance(dropout, bool) or not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"`dropout` must lie in [0, 1), got {dropout!r}")
         self.dropout = float(dropout)
+        if head not in ("gap", "fc"):
+            raise ValueError(f"`head` must be 'gap' or 'fc', got {head!r}")
+        self.head_type = head
+        self.fc_units = check_positive_int(fc_units, "fc_units")
         self.convs = []
         self.bns = []
         for i in range(self.depth):
@@ -77,6 +94,8 @@ class SceneClassifier(keras.Model):
         self.pool = keras.layers.MaxPooling2D(2, padding="same", name="pool")
         self.drop = keras.layers.Dropout(self.dropout, name="drop")
         self.head = keras.layers.Dense(self.num_classes, name="head")
+        self.hidden = (keras.layers.Dense(self.fc_units, name="fc_hidden")
+                       if self.head_type == "fc" else None)
 
     @property
     def stage_channels(self) -> tuple[int, ...]:
@@ -92,7 +111,16 @@ class SceneClassifier(keras.Model):
             conv.build((None, None, None, channels))
             channels = self.stage_channels[k // 2]
             bn.build((None, None, None, channels))
-        self.head.build((None, channels))
+        if self.hidden is None:
+            self.head.build((None, channels))
+        else:
+            side = [s for s in images_shape[1:3]]
+            if any(s is None for s in side):
+                raise ValueError(f"`head`='fc' needs a fixed image size, got {images_shape}")
+            for _ in range(self.depth - 1):
+                side = [-(-s // 2) for s in side]
+            self.hidden.build((None, side[0] * side[1] * channels))
+            self.head.build((None, self.fc_units))
         self.built = True
 
     def _check_images(self, images):
@@ -136,8 +164,13 @@ class SceneClassifier(keras.Model):
 
     def classify(self, maps, training=None):
         """Logits ``[b, num_classes]`` from the feature maps of :meth:`features`."""
-        pooled = tf.reduce_mean(maps[-1], axis=[1, 2])
-        return self.head(self.drop(pooled, training=training))
+        if self.hidden is None:
+            pooled = tf.reduce_mean(maps[-1], axis=[1, 2])
+            return self.head(self.drop(pooled, training=training))
+        f = maps[-1]
+        flat = tf.reshape(f, [tf.shape(f)[0], f.shape[1] * f.shape[2] * f.shape[3]])
+        hidden = tf.nn.relu(self.hidden(flat))
+        return self.head(self.drop(hidden, training=training))
 
     def call(self, images, training=None):
         return self.classify(self._stages(images, training), training=training)
@@ -147,7 +180,8 @@ class SceneClassifier(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes, "width": self.width,
-                "depth": self.depth, "dropout": self.dropout}
+                "depth": self.depth, "dropout": self.dropout, "head": self.head_type,
+                "fc_units": self.fc_units}
 
     @classmethod
     def from_config(cls, config):

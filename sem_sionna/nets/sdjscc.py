@@ -19,6 +19,9 @@ semantic weights come from the GSW module (eqs. 8-10)::
     w_k   = 1/C sum_c w_k^c                          (mean over perception results)
     W'    = r * softmax(tau * W)                     (sum r, dispersion set by tau)
 
+SD-JSCC w/o GSW (the ablation) sets every weight to 1; with ``r = K`` (the default)
+the GSW weights average 1 too, so the two losses have the same scale.
+
 Here ``||.||^2`` is averaged over the ``M x N`` positions (the paper sums; the
 factor ``M N`` is absorbed in ``r``), and the weights of each task-network stage
 are normalised separately so that feature maps of different resolutions can be
@@ -246,7 +249,7 @@ def _stage_indices(layers, num_stages: int) -> list[int]:
 
 
 def gradient_importance(classifier, images, labels=None, layers=None, reduce: str = "mean",
-                        batch_size: int = 64) -> list[np.ndarray]:
+                        batch_size: int = 64, per_image: bool = False) -> list[np.ndarray]:
     """Raw semantic importance ``W`` of every feature map (SD-JSCC eqs. 8-9).
 
     ``w_k^c`` is the gradient of perception result ``y^c`` (logit ``c``) with respect to
@@ -256,7 +259,10 @@ def gradient_importance(classifier, images, labels=None, layers=None, reduce: st
     Parameters
     ----------
     classifier : model with ``features(images)`` and ``classify(maps)`` -- e.g.
-        :class:`~sem_sionna.nets.SceneClassifier`; run in inference mode.
+        :class:`~sem_sionna.nets.SceneClassifier`; run in inference mode. With a head
+        that is linear in the spatial means of the maps (``head="gap"``) the gradients
+        are the same for every image; a fully connected head (``head="fc"``) makes
+        them depend on the image, as the paper's VGG-type task networks.
     images : [N, H, W, 3], float32 -- images in [0, 1] over which ``W`` is averaged.
     labels : [N] int or None -- None: every class ``c``; otherwise only each image's
         labelled class (Grad-CAM's class-specific gradient; ``reduce`` is ignored).
@@ -266,11 +272,14 @@ def gradient_importance(classifier, images, labels=None, layers=None, reduce: st
         whatever its sign. Note that with logits as perception results the signed mean
         is the gradient of the mean logit, a direction the softmax ignores.
     batch_size : int, default 64.
+    per_image : bool, default False -- return each image's ``W`` (eqs. 8-9 for that
+        image alone) instead of the average over the images.
 
     Output
     ------
-    w : list with one entry per classifier stage: ``[K_i]`` float32 (logits per feature
-        unit) for the selected stages, None for the others.
+    w : list with one entry per classifier stage: ``[K_i]`` float32 (``[N, K_i]`` with
+        ``per_image``; logits per feature unit) for the selected stages, None for the
+        others.
     """
     if reduce not in ("mean", "abs"):
         raise ValueError(f"`reduce` must be 'mean' or 'abs', got {reduce!r}")
@@ -284,7 +293,7 @@ def gradient_importance(classifier, images, labels=None, layers=None, reduce: st
             raise ValueError(f"`labels` must have shape [{images.shape[0]}], "
                              f"got {labels.shape}")
     batch_size = check_positive_int(batch_size, "batch_size")
-    sums = None  # per stage: [C, K] (or [1, K] with labels), summed over images
+    parts = None  # per stage: list of [b, C, K] (or [b, 1, K] with labels) per batch
     stages = None
     for start in range(0, images.shape[0], batch_size):
         x = tf.constant(images[start:start + batch_size])
@@ -302,24 +311,29 @@ def gradient_importance(classifier, images, labels=None, layers=None, reduce: st
                 targets = [tf.reduce_sum(logits[:, c]) for c in range(logits.shape[-1])]
         if stages is None:
             stages = _stage_indices(layers, len(maps))
-        batch = []
-        for i in stages:
-            rows = [tf.reduce_sum(tf.reduce_mean(tape.gradient(t, maps[i]), axis=[1, 2]),
-                                  axis=0) for t in targets]  # eq. 8, summed over images
-            batch.append(np.asarray(tf.stack(rows), np.float64))
+            parts = [[] for _ in stages]
+        for j, i in enumerate(stages):
+            rows = [tf.reduce_mean(tape.gradient(t, maps[i]), axis=[1, 2])  # eq. 8
+                    for t in targets]
+            parts[j].append(np.asarray(tf.stack(rows, axis=1), np.float64))
         del tape
-        sums = batch if sums is None else [s + b for s, b in zip(sums, batch)]
     out = [None] * len(maps)
-    for i, s in zip(stages, sums):
-        per_class = s / images.shape[0]  # w_k^c, [C, K]
+    for i, p in zip(stages, parts):
+        grads = np.concatenate(p, axis=0)  # w_k^c per image, [N, C, K]
+        if per_image:
+            if reduce == "abs" and labels is None:
+                grads = np.abs(grads)
+            out[i] = grads.mean(axis=1).astype(np.float32)  # eq. 9 per image, [N, K]
+            continue
+        per_class = grads.mean(axis=0)  # w_k^c over the images, [C, K]
         if reduce == "abs" and labels is None:
             per_class = np.abs(per_class)
         out[i] = per_class.mean(axis=0).astype(np.float32)  # eq. 9
     return out
 
 
-def semantic_weights(importance, tau: float, r: float) -> list:
-    """``W' = r * softmax(tau * W)`` per stage (SD-JSCC eq. 10).
+def semantic_weights(importance, tau: float, r: float | None = None, gsw: bool = True) -> list:
+    """``W' = r * softmax(tau * W)`` per stage (SD-JSCC eq. 10), or the ablation's ones.
 
     Parameters
     ----------
@@ -327,7 +341,11 @@ def semantic_weights(importance, tau: float, r: float) -> list:
         :func:`gradient_importance` (a single array is treated as one stage); None
         entries (stages left out) stay None.
     tau : float -- temperature (>= 0; 0 gives equal weights ``r / K_i``).
-    r : float -- sum of the weights of each stage (> 0).
+    r : float or None, default None -- sum of the weights of each stage (> 0); None:
+        ``K_i``, the number of maps, so that the weights average 1 like the ablation's
+        and ``tau -> 0`` is exactly SD-JSCC w/o GSW.
+    gsw : bool, default True -- False: the ablation SD-JSCC w/o GSW, every weight 1
+        (Sec. IV-C2: "the semantic weights of all feature maps ... are equal to 1").
 
     Output
     ------
@@ -335,11 +353,12 @@ def semantic_weights(importance, tau: float, r: float) -> list:
         ordered as ``W`` (a larger ``w_k`` gives a larger ``w'_k`` when ``tau > 0``).
     """
     tau = float(tau)
-    r = float(r)
     if not tau >= 0.0:
         raise ValueError(f"`tau` must be >= 0, got {tau!r}")
-    if not r > 0.0:
-        raise ValueError(f"`r` must be > 0, got {r!r}")
+    if r is not None:
+        r = float(r)
+        if not r > 0.0:
+            raise ValueError(f"`r` must be > 0, got {r!r}")
     if isinstance(importance, np.ndarray) and importance.ndim == 1:
         importance = [importance]
     out = []
@@ -351,28 +370,33 @@ def semantic_weights(importance, tau: float, r: float) -> list:
         if w.ndim != 1 or w.size == 0:
             raise ValueError(f"every entry of `importance` must be a non-empty vector, "
                              f"got shape {w.shape}")
+        if not gsw:
+            out.append(np.ones(w.size, np.float32))
+            continue
         z = tau * w
         z = np.exp(z - z.max())
-        out.append((r * z / z.sum()).astype(np.float32))
+        total = float(w.size) if r is None else r
+        out.append((total * z / z.sum()).astype(np.float32))
     return out
 
 
-def uniform_weights(like, r: float) -> list:
-    """Equal weights ``r / K_i`` for every non-None entry of ``like``: SD-JSCC w/o GSW.
+def uniform_weights(like, value: float = 1.0) -> list:
+    """Equal weights ``value`` (the paper: 1) for every non-None entry of ``like``:
+    SD-JSCC w/o GSW.
 
     ``like`` is a list of ``[K_i]`` arrays (e.g. the GSW weights, so that the same
     stages are weighted) or of channel counts ``K_i``; None entries stay None.
     """
-    r = float(r)
-    if not r > 0.0:
-        raise ValueError(f"`r` must be > 0, got {r!r}")
+    value = float(value)
+    if not value > 0.0:
+        raise ValueError(f"`value` must be > 0, got {value!r}")
     out = []
     for k in like:
         if k is None:
             out.append(None)
             continue
         k = np.asarray(k).size if np.ndim(k) else check_positive_int(k, "like")
-        out.append(np.full(k, r / k, np.float32))
+        out.append(np.full(k, value, np.float32))
     return out
 
 

@@ -11,11 +11,19 @@ Algorithm 1 of the paper, with its two-stage schedule (Sec. IV-B):
    and deep JSCC (pixel loss only, the same number of extra steps, so that every
    scheme has seen the same training).
 
-The channel during training: the quantised bits cross a binary symmetric channel
-whose flip probability is drawn per image uniformly in ``[0, pb_max]``; scenarios
-set ``pb_max`` to the bit error rate of the coded digital link at the training SNR
-(:func:`sem_sionna.links.sdjscc.coded_ber`), i.e. what the decoder sees after
-LDPC decoding. The gradient crosses the quantiser straight through.
+The channel during training (``JSCCTraining.channel``):
+
+- ``"awgn"`` (the paper, Algorithm 1 step 7 and eqs. 14-15): ``x' = D(q + N)``, Gaussian
+  noise on the quantised code. The bits are paired as the real and imaginary parts of
+  complex channel uses (``E|q_1 + j q_2|^2 = 1`` for equiprobable bits), so at
+  ``SNR = 1 / no`` every bit gets real noise of variance ``no / 2``
+  (:func:`noisy_bits`);
+- ``"bsc"``: the quantised bits cross a binary symmetric channel whose flip
+  probability is drawn per image uniformly in ``[0, pb_max]``, e.g. the bit error rate
+  of the coded digital link at the training SNR
+  (:func:`sem_sionna.links.sdjscc.coded_ber`): what the decoder sees after LDPC.
+
+The gradient crosses the quantiser straight through.
 """
 from __future__ import annotations
 
@@ -38,8 +46,11 @@ from sem_sionna.utils.seeding import derive_seed, set_global_seed
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.store import WeightStore
 
-__all__ = ["ClassifierTraining", "JSCCTraining", "jscc_codec", "train_jscc",
-           "train_sdjscc_schemes", "pretrain_classifier"]
+__all__ = ["ClassifierTraining", "JSCCTraining", "TRAIN_CHANNELS", "jscc_codec",
+           "noisy_bits", "train_jscc", "train_sdjscc_schemes", "pretrain_classifier"]
+
+TRAIN_CHANNELS = ("awgn", "bsc")
+"""Training channels of the JSCC codec: ``q + N`` (the paper) or a BSC."""
 
 
 def _check_lr(value, name: str) -> None:
@@ -59,6 +70,9 @@ class ClassifierTraining:
     epochs : int -- training epochs.
     batch_size : int -- images per step.
     lr : float -- Adam learning rate.
+    head : "gap" or "fc" -- :class:`SceneClassifier` head ("fc": fully connected layers
+        on the flattened maps, whose gradients depend on the image).
+    fc_units : int -- hidden units of the "fc" head.
     """
 
     num_classes: int
@@ -67,12 +81,16 @@ class ClassifierTraining:
     epochs: int
     batch_size: int
     lr: float
+    head: str = "gap"
+    fc_units: int = 128
 
     def __post_init__(self):
         check_positive_int(self.num_classes, "num_classes", minimum=2)
-        for name in ("width", "depth", "epochs", "batch_size"):
+        for name in ("width", "depth", "epochs", "batch_size", "fc_units"):
             check_positive_int(getattr(self, name), name)
         _check_lr(self.lr, "lr")
+        if self.head not in ("gap", "fc"):
+            raise ValueError(f"`head` must be 'gap' or 'fc', got {self.head!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +108,8 @@ class JSCCTraining:
     finetune_lr : float -- stage 2 Adam learning rate.
     pixel_weight : float -- weight of the pixel MSE next to the semantic loss in stage 2
         (>= 0; the pixel-only schemes use 1).
+    channel : "awgn" or "bsc" -- training channel (module docstring): ``q + N`` at the
+        training SNR (the paper) or a BSC up to ``pb_max``.
     """
 
     filters: int
@@ -100,8 +120,11 @@ class JSCCTraining:
     lr: float
     finetune_lr: float
     pixel_weight: float = 1.0
+    channel: str = "bsc"
 
     def __post_init__(self):
+        if self.channel not in TRAIN_CHANNELS:
+            raise ValueError(f"`channel` must be one of {TRAIN_CHANNELS}, got {self.channel!r}")
         for name in ("filters", "num_res_blocks", "pretrain_epochs", "finetune_epochs",
                      "batch_size"):
             check_positive_int(getattr(self, name), name)
@@ -128,17 +151,40 @@ def jscc_codec(image_size: int, latent_channels: int, filters: int = 64,
     return codec
 
 
+def noisy_bits(q, no, seed) -> tf.Tensor:
+    """``q + N``: the paper's training channel on the quantised code (eqs. 14-15).
+
+    Input
+    -----
+    q : [batch, ...], tf.float32 -- bits in {0, 1}.
+    no : scalar or [batch, 1, ...], tf.float32 -- complex noise variance per channel use
+        (linear, ``SNR = 1 / no``); every bit, one real dimension of a channel use, gets
+        real Gaussian noise of variance ``no / 2``.
+    seed : keras.random.SeedGenerator or int.
+
+    Output
+    ------
+    y : [batch, ...], tf.float32 -- ``q + N``, differentiable in ``q``.
+    """
+    q = tf.convert_to_tensor(q, tf.float32)
+    std = tf.sqrt(tf.convert_to_tensor(no, tf.float32) / 2.0)
+    return q + std * keras.random.normal(tf.shape(q), seed=seed)
+
+
 def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: int,
                batch_size: int = 32, lr: float = 1e-3, pb_max: float = 0.0,
                classifier=None, weights=None, pixel_weight: float = 1.0,
                name: str = "jscc", ckpt_dir=None, seed: int = 0,
                steps_per_epoch: int | None = None,
-               log: Callable[[str], None] | None = None) -> dict[str, list]:
-    """Train a binary JSCC codec over a BSC; pixel loss, plus the semantic loss with ``weights``.
+               log: Callable[[str], None] | None = None, channel: str = "bsc",
+               no: float | None = None) -> dict[str, list]:
+    """Train a binary JSCC codec over ``q + N`` or a BSC; pixel loss, plus the semantic
+    loss with ``weights``.
 
     ``loss = pixel_weight * mean((x - x')^2) + semantic_loss(F(x), F(x'), weights)``
-    with ``x' = decoder(BSC(Q(encoder(x)), pb))``, ``pb ~ U(0, pb_max)`` per image and
-    ``F`` the frozen ``classifier.features`` (inference mode).
+    with ``x' = decoder(Q(encoder(x)) + N)`` (``channel="awgn"``, :func:`noisy_bits` at
+    ``no``) or ``x' = decoder(BSC(Q(encoder(x)), pb))``, ``pb ~ U(0, pb_max)`` per image
+    (``"bsc"``), and ``F`` the frozen ``classifier.features`` (inference mode).
 
     Parameters
     ----------
@@ -158,6 +204,8 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
     ckpt_dir : path or None -- per-epoch checkpoints (resume after a kill).
     seed : int -- shuffling and channel seed.
     steps_per_epoch : int or None -- cap on batches per epoch.
+    channel : "awgn" or "bsc", default "bsc" -- training channel.
+    no : float or None -- complex noise variance of ``"awgn"`` (``10**(-snr_db/10)``).
 
     Output
     ------
@@ -169,6 +217,10 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
         raise ValueError(f"`images` must have shape [N, H, W, 3], got {images.shape}")
     if not 0.0 <= float(pb_max) <= 0.5:
         raise ValueError(f"`pb_max` must lie in [0, 0.5], got {pb_max!r}")
+    if channel not in TRAIN_CHANNELS:
+        raise ValueError(f"`channel` must be one of {TRAIN_CHANNELS}, got {channel!r}")
+    if channel == "awgn" and (no is None or not float(no) >= 0):
+        raise ValueError(f"`no` must be a noise variance >= 0 with channel='awgn', got {no!r}")
     pixel_weight = float(pixel_weight)
     if pixel_weight < 0 or (weights is None and pixel_weight <= 0):
         raise ValueError(f"`pixel_weight` must be >= 0 (> 0 without `weights`), "
@@ -189,6 +241,7 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
     bsc = BSC(seed=derive_seed(seed, name, "bsc"))
     gen = keras.random.SeedGenerator(derive_seed(seed, name, "pb"))
     pb_max_t = tf.constant(float(pb_max), tf.float32)
+    no_t = tf.constant(float(no or 0.0), tf.float32)
     for model, shape in ((encoder, images.shape), (classifier, images.shape)):
         if model is not None and not model.built:
             model.build((None, *shape[1:]))
@@ -197,8 +250,11 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
 
     def loss_fn(x):
         q = quantizer(encoder(x))
-        pb = keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=gen) * pb_max_t
-        x_hat = decoder(bsc(q, pb))
+        if channel == "awgn":
+            x_hat = decoder(noisy_bits(q, no_t, gen))
+        else:
+            pb = keras.random.uniform((tf.shape(x)[0], 1, 1, 1), seed=gen) * pb_max_t
+            x_hat = decoder(bsc(q, pb))
         mse = tf.reduce_mean(tf.square(x - x_hat))
         loss = pixel_weight * mse
         metrics = {"mse": mse}
@@ -220,9 +276,16 @@ def train_jscc(encoder: SDJSCCEncoder, decoder: SDJSCCDecoder, images, epochs: i
     return trainer.fit(data, epochs, steps_per_epoch=steps_per_epoch)
 
 
+def _channel_key(training: JSCCTraining, no) -> dict:
+    # the BSC key stays as before so that stored BSC-trained codecs keep loading
+    return {} if training.channel == "bsc" else {"channel": "awgn",
+                                                 "no": round(float(no), 8)}
+
+
 def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping[str, object],
                          training: JSCCTraining, latent_channels: int, pb_max: float,
-                         seed: int = 0) -> tuple[dict[str, keras.Model], dict[str, dict]]:
+                         seed: int = 0, no: float | None = None
+                         ) -> tuple[dict[str, keras.Model], dict[str, dict]]:
     """Two-stage training of every JSCC scheme, through a :class:`WeightStore`.
 
     Stage 1 (``"jscc_pretrain"``): pixel loss, ``training.pretrain_epochs`` epochs.
@@ -240,8 +303,10 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
     losses : dict ``{scheme: weights or None}``.
     training : JSCCTraining.
     latent_channels : int -- channels ``c`` of the binary latent ``[H/4, W/4, c]``.
-    pb_max : float -- largest BSC flip probability during training, in [0, 0.5].
+    pb_max : float -- largest BSC flip probability during training, in [0, 0.5]
+        (``training.channel == "bsc"``).
     seed : int -- run seed.
+    no : float or None -- noise variance of ``q + N`` (``training.channel == "awgn"``).
 
     Output
     ------
@@ -268,7 +333,8 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
             hist = train_jscc(enc, dec, images, epochs, training.batch_size, lr, pb_max,
                               classifier=classifier if weights is not None else None,
                               weights=weights, pixel_weight=pixel_weight, name=name,
-                              ckpt_dir=work, seed=derive_seed(seed, name))
+                              ckpt_dir=work, seed=derive_seed(seed, name),
+                              channel=training.channel, no=no)
             return {k: [float(v) for v in vals] for k, vals in hist.items()}
         return train_fn
 
@@ -276,7 +342,7 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
     pre = new_codec()
     pre_cfg = {**shape, "pretrain_epochs": training.pretrain_epochs,
                "batch_size": training.batch_size, "lr": training.lr, "pb_max": pb_max,
-               "seed": seed}
+               "seed": seed, **_channel_key(training, no)}
     _, summaries["jscc_pretrain"] = store.load_or_train(
         "jscc_pretrain", pre_cfg, {"codec": pre},
         fit(pre, "jscc_pretrain", training.pretrain_epochs, training.lr, None, 1.0))
@@ -285,7 +351,7 @@ def train_sdjscc_schemes(store: WeightStore, images, classifier, losses: Mapping
         codec = new_codec()
         codec.set_weights(pre.get_weights())
         stage_cfg = {**dataclasses.asdict(training), **shape, "pb_max": pb_max,
-                     "stage": name, "seed": seed,
+                     "stage": name, "seed": seed, **_channel_key(training, no),
                      "weights": None if weights is None else
                      [None if w is None else np.asarray(w).round(6).tolist() for w in weights]}
         _, summaries[name] = store.load_or_train(
@@ -317,6 +383,7 @@ def pretrain_classifier(store: WeightStore, images, labels, config: ClassifierTr
     images = np.asarray(images, np.float32)
     set_global_seed(derive_seed(seed, "init", "classifier"))  # initial weights
     classifier = SceneClassifier(config.num_classes, config.width, config.depth,
+                                 head=config.head, fc_units=config.fc_units,
                                  name="classifier")
     classifier.build((None, *images.shape[1:]))
 

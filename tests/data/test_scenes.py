@@ -74,7 +74,22 @@ def test_small_size_still_has_objects():
                                         (dict(n=2, num_classes=7), "num_classes"),
                                         (dict(n=2, num_classes=0), "num_classes"),
                                         (dict(n=2, split="val"), "split"),
-                                        (dict(n=2, max_objects=0), "max_objects")])
+                                        (dict(n=2, max_objects=0), "max_objects"),
+                                        (dict(n=2, object_scale=0.0), "object_scale"),
+                                        (dict(n=2, object_scale=1.5), "object_scale")])
 def test_bad_arguments(kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         scenes(**kwargs)
+
+
+def test_object_scale_shrinks_the_main_object_only_when_asked():
+    kwargs = dict(n=40, size=32, seed=3, max_objects=1)
+    _, m_default, _ = scenes(**kwargs)
+    _, m_one, _ = scenes(**kwargs, object_scale=1.0)
+    np.testing.assert_array_equal(m_one, m_default)  # the default is unchanged
+    _, m_small, labels = scenes(**kwargs, object_scale=0.5)
+    area = lambda m: (m > 0).reshape(len(m), -1).sum(1)
+    # radius halved: about a quarter of the pixels, every scene still has its object
+    ratio = area(m_small).mean() / area(m_default).mean()
+    assert 0.15 < ratio < 0.4 and np.all(area(m_small) > 0)
+    np.testing.assert_array_equal(labels, m_small.reshape(40, -1).max(1) - 1)

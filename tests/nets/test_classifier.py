@@ -31,6 +31,8 @@ def test_logits_and_feature_shapes(rng):
     (dict(num_classes=3, width=0), "width"),
     (dict(num_classes=3, depth=0), "depth"),
     (dict(num_classes=3, dropout=1.0), "dropout"),
+    (dict(num_classes=3, head="max"), "head"),
+    (dict(num_classes=3, head="fc", fc_units=0), "fc_units"),
 ])
 def test_bad_arguments(kwargs, name):
     with pytest.raises((ValueError, TypeError), match=name):
@@ -62,6 +64,20 @@ def test_keras_roundtrip_identical(rng, tmp_path):
     np.testing.assert_allclose(loaded(x), out, atol=1e-6)
     for a, b in zip(loaded.features(x), clf.features(x)):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_fc_head_shapes_roundtrip_and_fixed_size(rng, tmp_path):
+    clf = SceneClassifier(4, width=4, depth=2, head="fc", fc_units=8)
+    x = _images(rng, 3, 16, 16)
+    out = clf(x)
+    assert out.shape == (3, 4)
+    assert tuple(clf.hidden.kernel.shape) == (8 * 8 * 8, 8)  # flattened last maps
+    np.testing.assert_allclose(clf.classify(clf.features(x)), out, atol=1e-6)
+    loaded = roundtrip(clf, tmp_path)
+    assert loaded.head_type == "fc" and loaded.fc_units == 8
+    np.testing.assert_allclose(loaded(x), out, atol=1e-6)
+    with pytest.raises(ValueError, match="fixed image size"):
+        SceneClassifier(4, width=4, depth=2, head="fc").build((None, None, None, 3))
 
 
 def test_training_learns_scene_classes(tmp_path):

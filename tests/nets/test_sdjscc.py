@@ -141,14 +141,65 @@ def test_gsw_selects_stages(rng):
     assert w[1] is None and w[0].shape == (4,) and w[2].shape == (16,)
     sem = semantic_weights(w, 10.0, 1.0)
     assert sem[1] is None and np.isclose(sem[2].sum(), 1.0)
-    uni = uniform_weights(sem, 2.0)
+    uni = uniform_weights(sem)
     assert uni[1] is None
-    np.testing.assert_allclose(uni[0], 0.5)
-    np.testing.assert_allclose(uni[2], 2.0 / 16)
+    np.testing.assert_array_equal(uni[0], np.ones(4))
+    np.testing.assert_array_equal(uni[2], np.ones(16))
     with pytest.raises(ValueError, match="layers"):
         gradient_importance(clf, x, layers=[3])
     with pytest.raises(ValueError, match="reduce"):
         gradient_importance(clf, x, reduce="max")
+
+
+def _fc_classifier_with_planted_map(rng, x, planted=2, k=4, units=16):
+    """One-stage classifier with an FC head in which map ``planted`` drives the logits:
+    its rows of the hidden kernel are positive, the class weights too, the other maps'
+    rows are small noise; each hidden unit's bias is minus its median pre-activation over
+    ``x``, so the ReLU gates switch on and off from image to image."""
+    clf = SceneClassifier(3, width=k, depth=1, head="fc", fc_units=units)
+    clf.build((None, 16, 16, 3))
+    kernel = rng.normal(scale=0.01, size=(16 * 16 * k, units))
+    rows = np.arange(16 * 16 * k) % k == planted  # flattened [h, w, k]: k fastest
+    kernel[rows] = np.abs(rng.normal(scale=0.5, size=(rows.sum(), units)))
+    clf.hidden.kernel.assign(kernel.astype(np.float32))
+    clf.head.kernel.assign(np.abs(rng.normal(size=(units, 3))).astype(np.float32))
+    f = np.asarray(clf.features(tf.constant(x))[-1]).reshape(len(x), -1)
+    clf.hidden.bias.assign((-np.median(f @ kernel, axis=0)).astype(np.float32))
+    return clf
+
+
+def test_gsw_fc_head_is_image_dependent_and_finds_planted_map(rng):
+    x = rng.random((16, 16, 16, 3)).astype(np.float32)
+    clf = _fc_classifier_with_planted_map(rng, x)
+    (per_image,) = gradient_importance(clf, x, per_image=True)
+    (w,) = gradient_importance(clf, x, batch_size=5)
+    assert per_image.shape == (16, 4)
+    np.testing.assert_allclose(per_image.mean(0), w, rtol=1e-4, atol=1e-9)
+    assert np.argmax(w) == 2
+    # the weights move with the image (the gates differ): a spread far above float noise
+    assert per_image[:, 2].std() > 0.05 * abs(w[2])
+    assert np.mean(np.argmax(per_image, axis=1) == 2) >= 0.75
+    assert np.argmax(semantic_weights([w], 1.0 / w.std())[0]) == 2
+
+
+def test_gsw_gap_head_is_the_same_for_every_image(rng):
+    clf = SceneClassifier(3, width=4, depth=1)  # GAP + one dense: linear in the map means
+    clf.build((None, 16, 16, 3))
+    x = rng.random((6, 16, 16, 3)).astype(np.float32)
+    (per_image,) = gradient_importance(clf, x, per_image=True)
+    np.testing.assert_allclose(per_image, np.broadcast_to(per_image[0], per_image.shape),
+                               rtol=1e-5, atol=1e-9)
+
+
+def test_ablation_switch_sets_every_weight_to_one(rng):
+    w = [None, rng.normal(size=8).astype(np.float32)]
+    off = semantic_weights(w, 500.0, gsw=False)
+    assert off[0] is None
+    np.testing.assert_array_equal(off[1], np.ones(8, np.float32))
+    on = semantic_weights(w, 500.0)  # r = K by default: the same mean weight 1
+    assert np.isclose(on[1].sum(), 8.0, rtol=1e-5) and not np.allclose(on[1], 1.0)
+    np.testing.assert_allclose(semantic_weights(w, 0.0)[1], off[1], rtol=1e-6)
+    np.testing.assert_array_equal(uniform_weights(w)[1], off[1])
 
 
 def test_semantic_weights_limits_and_errors():

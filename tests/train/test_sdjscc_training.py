@@ -7,7 +7,8 @@ from sem_sionna.nets.classifier import SceneClassifier
 from sem_sionna.nets.sdjscc import SDJSCCDecoder, SDJSCCEncoder, uniform_weights
 from sem_sionna.train import WeightStore
 from sem_sionna.train.sdjscc import (ClassifierTraining, JSCCTraining, jscc_codec,
-                                     pretrain_classifier, train_jscc, train_sdjscc_schemes)
+                                     noisy_bits, pretrain_classifier, train_jscc,
+                                     train_sdjscc_schemes)
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +42,35 @@ def test_semantic_training_reduces_loss_and_freezes_classifier(images):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("snr_db", [0.0, 5.0, 20.0])
+def test_q_plus_n_channel_statistics(snr_db):
+    # S2 eqs. 14-15: x' = D(q + N); bits are the real and imaginary parts of channel uses
+    # with E|q1 + j q2|^2 = 1, so each bit gets real noise of variance no / 2
+    import keras
+    no = 10 ** (-snr_db / 10)
+    rng = np.random.default_rng(0)
+    q = rng.integers(0, 2, (64, 4, 4, 64)).astype(np.float32)  # 65 536 bits
+    y = np.asarray(noisy_bits(q, no, keras.random.SeedGenerator(3)))
+    noise = (y - q).ravel().astype(np.float64)
+    n, var = noise.size, no / 2
+    assert abs(noise.mean()) < 5 * np.sqrt(var / n)
+    assert abs(noise.var() / var - 1) < 5 * np.sqrt(2 / n)  # var of a sample variance
+    assert abs(np.mean(noise ** 3)) < 5 * np.sqrt(15 * var ** 3 / n)  # symmetric
+    assert abs(np.mean(np.abs(q[..., 0::2] + 1j * q[..., 1::2]) ** 2) - 1) < 0.02
+
+
+def test_q_plus_n_training_reduces_loss(images):
+    x, _ = images
+    enc, dec = SDJSCCEncoder(4, filters=8), SDJSCCDecoder(filters=8)
+    hist = train_jscc(enc, dec, x, epochs=5, batch_size=16, lr=3e-3, channel="awgn",
+                      no=10 ** -0.5, seed=1)
+    assert hist["loss"][-1] < 0.8 * hist["loss"][0]
+
+
 @pytest.mark.parametrize("kwargs, name", [
     (dict(pb_max=0.7), "pb_max"),
+    (dict(channel="awgn"), "no"),
+    (dict(channel="rayleigh"), "channel"),
     (dict(pixel_weight=0.0), "pixel_weight"),
     (dict(weights=[None, np.ones(8)]), "classifier"),
 ])
@@ -68,7 +96,7 @@ def test_schemes_train_once_then_load(images, tmp_path):
     assert len(hist["loss"]) == 1
     training = JSCCTraining(filters=4, num_res_blocks=1, pretrain_epochs=1, finetune_epochs=1,
                             batch_size=16, lr=1e-3, finetune_lr=1e-3, pixel_weight=1.0)
-    losses = {"deep_jscc": None, "uniform": uniform_weights([None, 8], 1.0)}
+    losses = {"deep_jscc": None, "uniform": uniform_weights([None, 8])}
     kwargs = dict(latent_channels=2, pb_max=0.1, seed=0)
     codecs, summaries = train_sdjscc_schemes(store, x, clf, losses, training, **kwargs)
     assert set(summaries) == {"jscc_pretrain", "deep_jscc", "uniform"}
