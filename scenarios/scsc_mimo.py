@@ -17,10 +17,10 @@ from sem_sionna.experiments.scsc_mimo import (ChainConfig, Config, JSCCConfig, P
 
 PROFILES = {
     "smoke": Config(
-        size=32, n_train=32, n_test=8, batch_size=8,
+        size=32, n_train=32, n_test=8, batch_size=8, n_val=8,
         chain=ChainConfig(qualities=(34, 41), q_main=41, q_gen=41, n_budget=16),
         segnet=SegNetConfig(widths=(4, 8, 16), blocks=(0, 1), epochs=1),
-        pcen=PCENConfig(steps=2),
+        pcen=PCENConfig(steps=2, symbol_images=4, link_blocks=8),
         proxy=ProxyConfig(filters=8, epochs=1),
         scsc=SCSCConfig(ppen_filters=4, ppen_stages=1, epochs=1, noqa_epochs=1),
         jscc=JSCCConfig(filters=8, epochs=1),

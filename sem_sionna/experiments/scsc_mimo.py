@@ -48,8 +48,9 @@ from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.sweep import RunRecord
 from sem_sionna.train import WeightStore
-from sem_sionna.train.scsc import (proxy_targets, train_mimo_jscc, train_pcen, train_proxy,
-                                   train_scsc, train_segnet)
+from sem_sionna.experiments.scsc_mimo_pcen import pcen_link_curves, write_pcen_link
+from sem_sionna.train.scsc import (chain_symbols, proxy_targets, train_mimo_jscc, train_pcen,
+                                   train_proxy, train_scsc, train_segnet)
 
 __all__ = ["Config", "ChainConfig", "SegNetConfig", "PCENConfig", "ProxyConfig",
            "SCSCConfig", "JSCCConfig", "SweepConfig", "COLUMNS", "load_data",
@@ -68,6 +69,8 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     with record.stage("data"):
         x_tr, m_tr, _ = data.scenes(config.n_train, size=size, seed=seed, split="train")
         x_te, m_te, _ = data.scenes(config.n_test, size=size, seed=seed, split="test")
+        x_val, _, _ = data.scenes(config.n_val, size=size, split="train",
+                                  seed=utils.derive_seed(seed, "validation") % (1 << 31))
         fallback = data.mean_image(x_tr)
         hevc = codecs.get("hevc")
         blocks = {}
@@ -84,7 +87,7 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     utils.logger.info("blocks: %s", {q: (b["budget_bytes"], b["num_channel_uses"],
                                          round(b["cbr"], 4)) for q, b in blocks.items()})
     return SceneData(x_tr, m_tr, x_te, m_te, fallback, len(data.SCENE_CLASSES) + 1, blocks,
-                     latent)
+                     latent, x_val)
 
 
 def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
@@ -129,12 +132,12 @@ def _stage_keys(config: Config, scenes: SceneData, seed: int) -> dict[str, dict]
     common = {"size": config.size, "n_train": config.n_train, "seed": seed,
               "batch_size": config.batch_size, "snr_range": config.snr_range}
     segnet = {**common, "segnet": dataclasses.asdict(config.segnet)}
-    pcen = {"seed": seed, "snr_range": config.snr_range,
-            "pcen": dataclasses.asdict(config.pcen)}
+    pcen = {"seed": seed, "snr_range": config.snr_range, "combiner": "learned",
+            "pcen": dataclasses.asdict(config.pcen), "q_main": config.chain.q_main}
     chain = {**dataclasses.asdict(config.chain), "blocks": {
         str(q): b["num_channel_uses"] for q, b in scenes.blocks.items()}}
     proxy = {**common, "pcen": pcen, "chain": chain, "proxy": dataclasses.asdict(config.proxy)}
-    scsc = {"proxy": proxy, "segnet": segnet, "scsc": {
+    scsc = {"proxy": proxy, "segnet": segnet, "n_val": config.n_val, "pcen": pcen, "scsc": {
         k: v for k, v in dataclasses.asdict(config.scsc).items() if k != "noqa_epochs"}}
     keys = {"segnet": segnet, "pcen": pcen, "proxy": proxy, "scsc": scsc,
             "scsc_noqa": {"scsc": scsc, "noqa_epochs": config.scsc.noqa_epochs,
@@ -151,10 +154,18 @@ def _fit_segnet(work, *, config: Config, scenes: SceneData, models: Models, seed
                         seed=utils.derive_seed(seed, "segnet"))
 
 
+def _chain_streams(config: Config, scenes: SceneData, models: Models) -> np.ndarray:
+    """The QPSK streams of the transport blocks of training images at ``q_main``."""
+    link = models.scsc.link(config.chain.q_main)
+    return chain_symbols(link, scenes.x_train[:config.pcen.symbol_images])
+
+
 def _fit_pcen(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
     channel = MIMOChannel.from_config({**models.train_channel, "seed": seed})
-    return train_pcen(models.pcen, channel, config.pcen.steps, snr_range=config.snr_range,
-                      lr=config.pcen.lr, ckpt_dir=work, seed=utils.derive_seed(seed, "pcen"))
+    return train_pcen(models.pcen, channel, config.pcen.steps,
+                      symbols=_chain_streams(config, scenes, models),
+                      snr_range=config.snr_range, lr=config.pcen.lr,
+                      seed=utils.derive_seed(seed, "pcen"))
 
 
 def _fit_proxy(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
@@ -178,7 +189,10 @@ def _fit_scsc(work, *, config: Config, scenes: SceneData, models: Models, seed: 
         snr_range=config.snr_range,
         qualities=config.chain.qualities if use_qa else (config.chain.q_main,),
         loss_weights=s.loss_weights, lr=s.lr, train_pcen=use_qa, seg_target=s.seg_target,
-        masks=scenes.m_train if s.seg_target == "mask" else None, ckpt_dir=work,
+        masks=scenes.m_train if s.seg_target == "mask" else None,
+        pcen_symbols=_chain_streams(config, scenes, models), pre_scale=s.pre_scale,
+        val_images=scenes.x_val, patience=s.patience,
+        proxy_refresh=s.proxy_refresh if use_qa else 0, ckpt_dir=work,
         seed=utils.derive_seed(seed, "scsc" if use_qa else "scsc_noqa"))
 
 
@@ -217,6 +231,16 @@ def train_models(config: Config, scenes: SceneData, models: Models, store: Weigh
     record.set("training", summaries)
 
 
+def _pcen_link(config: Config, scenes: SceneData, models: Models, seed: int) -> list[dict]:
+    q = config.chain.q_main
+    return pcen_link_curves(models.pcen, models.train_channel,
+                            scenes.blocks[q]["num_channel_uses"], config.sweep.snr_db,
+                            n_blocks=config.pcen.link_blocks,
+                            num_bits_per_symbol=config.chain.num_bits_per_symbol,
+                            coderate=config.chain.coderate,
+                            seed=utils.derive_seed(seed, "pcen_link"))
+
+
 def run(config: Config, args: argparse.Namespace, script: str | None = None) -> None:
     """Train every model (or load it), run the sweep and write the outputs of S3.
 
@@ -238,6 +262,12 @@ def run(config: Config, args: argparse.Namespace, script: str | None = None) -> 
         train_models(config, scenes, models, store, seed, record)
         evaluator = SchemeEvaluator(config, scenes, models, seed)
         record.set("segnet_clean_test_miou", evaluator.miou(scenes.x_test))
+        with record.stage("pcen_link"):
+            write_pcen_link(_pcen_link(config, scenes, models, seed), out)
+        record.set("pcen_parameters", {
+            "gamma": [float(v) for v in models.pcen.pen.gamma.numpy()],
+            "alpha": [float(v) for v in models.pcen.pen.alpha.numpy()],
+            "beta": models.pcen.ccen.beta})
         record.write()
         rows = run_sweep(evaluator, args, record, script)
         with record.stage("report"):

@@ -71,6 +71,7 @@ class SceneData:
     num_classes: int
     blocks: dict[int, dict[str, Any]]
     latent: dict[int, int]
+    x_val: np.ndarray | None = None
 
     @property
     def latent_choices(self) -> list[int]:
