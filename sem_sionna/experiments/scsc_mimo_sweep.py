@@ -25,22 +25,25 @@ from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 
-__all__ = ["COLUMNS", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
+__all__ = ["METRICS", "COLUMNS", "iou_counts", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
            "ABLATION_SCHEMES", "SceneData", "Models", "mimo_channel_config", "sweep_points",
            "SchemeEvaluator", "run_sweep"]
 
+#: Metrics with one value per test image (CSV: mean and ``<m>_ci95``; ``per_image.npz``).
+METRICS = ("miou", "psnr", "ms_ssim", "decoded")
 #: Columns of ``metrics.csv``.
-COLUMNS = ["scheme", "channel", "csi", "snr_db", "cbr", "q", "num_latent", "miou", "psnr",
-           "ms_ssim", "decoded", "payload_bytes", "n_images"]
+COLUMNS = sweep.with_ci95(["scheme", "channel", "csi", "snr_db", "cbr", "q", "num_latent",
+                           "miou", "psnr", "ms_ssim", "decoded", "payload_bytes", "n_images"],
+                          METRICS)
 #: Columns that identify a sweep point.
 KEY_COLUMNS = ("scheme", "channel", "csi", "cbr", "snr_db")
 #: Schemes of the experiment that run the digital chain: (pre-processor, PCEN, codec).
 CHAIN_SCHEMES = {
-    "digital": (None, False, "hevc"),
-    "scsc": ("ppen", True, "hevc"),
-    "scsc_wo_ppen": (None, True, "hevc"),
-    "scsc_wo_pcen": ("ppen", False, "hevc"),
-    "scsc_wo_qa": ("ppen_noqa", True, "hevc"),
+    "digital": (None, False, "bpg"),
+    "scsc": ("ppen", True, "bpg"),
+    "scsc_wo_ppen": (None, True, "bpg"),
+    "scsc_wo_pcen": ("ppen", False, "bpg"),
+    "scsc_wo_qa": ("ppen_noqa", True, "bpg"),
     "jpeg": (None, False, "jpeg"),
     "scsc_jpeg": ("ppen", True, "jpeg"),
     "jpeg2000": (None, False, "jpeg2000"),
@@ -146,7 +149,24 @@ def sweep_points(config: Config, data: SceneData) -> list[dict]:
     for codec in sw.gen_codecs:
         for scheme in (codec, f"scsc_{codec}"):
             add(scheme, "rayleigh", "perfect", sw.snr_channels, q=q_gen)
-    return [{**p, "key": sweep.point_key(p)} for p in points.values()]
+    # an axis a scheme does not have (q of JSCC, num_latent of the chain) is left out:
+    # its CSV cell stays empty and per_image.npz conditions hold only real values
+    points = [{k: v for k, v in p.items() if v is not None} for p in points.values()]
+    return [{**p, "key": sweep.point_key(p)} for p in points]
+
+
+def iou_counts(pred: np.ndarray, mask: np.ndarray, num_classes: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image intersection and union pixel counts ``[n, num_classes]`` (the runner's
+    ``miou`` is their ratio of sums over images, averaged over classes present)."""
+    pred, mask = np.asarray(pred), np.asarray(mask)
+    inter = np.empty((len(pred), num_classes))
+    union = np.empty((len(pred), num_classes))
+    for c in range(num_classes):
+        p, m = pred == c, mask == c
+        inter[:, c] = np.sum(p & m, axis=(1, 2))
+        union[:, c] = np.sum(p | m, axis=(1, 2))
+    return inter, union
 
 
 class SchemeEvaluator:
@@ -207,7 +227,7 @@ class SchemeEvaluator:
             utils.reseed(link, crn)
             bits_hat, crc_ok = link.transmit(encoded["bits"], snr)
             x_hat, info = link.decode(encoded, bits_hat, crc_ok)
-            extra = {"decoded": float(np.mean(info["decoded"])),
+            extra = {"decoded": np.asarray(info["decoded"], np.float64),
                      "payload_bytes": float(np.mean(info["payload_bytes"]))}
         elif scheme == "proxynet":
             proxy = self.models.proxy
@@ -228,8 +248,10 @@ class SchemeEvaluator:
         x_hat, extra = self.reconstruct(point, state)
         if not np.all(np.isfinite(x_hat)):
             raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")
-        return {**metrics.image_metrics(x_te, x_hat), **extra, "miou": self.miou(x_hat),
-                "n_images": len(x_te)}
+        inter, union = iou_counts(self.segment(x_hat), self.data.m_test, self.data.num_classes)
+        return {"psnr": metrics.psnr(x_te, x_hat).numpy(),
+                "ms_ssim": metrics.ms_ssim(x_te, x_hat).numpy(), **extra,
+                "iou_intersection": inter, "iou_union": union, "n_images": len(x_te)}
 
 
 def run_sweep(evaluator: SchemeEvaluator, args, record, script=None) -> list[dict]:
