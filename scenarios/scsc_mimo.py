@@ -14,11 +14,13 @@ from sem_sionna.experiments import scsc_mimo
 from sem_sionna.experiments.scsc_mimo import (ChainConfig, Config, JSCCConfig, PCENConfig,
                                               ProxyConfig, SCSCConfig, SegNetConfig,
                                               SweepConfig)
+from sem_sionna.experiments.scsc_mimo_pairs import LDPC_RATES
 
 PROFILES = {
     "smoke": Config(
         size=32, n_train=32, n_test=8, batch_size=8, n_val=8,
-        chain=ChainConfig(qualities=(34, 41), q_main=41, q_gen=41, n_budget=16),
+        chain=ChainConfig(qualities=(34, 41), q_main=41, q_gen=41, n_budget=16,
+                          coderates=(1 / 3, 0.5)),
         segnet=SegNetConfig(widths=(4, 8, 16), blocks=(0, 1), epochs=1),
         pcen=PCENConfig(steps=2, symbol_images=4, link_blocks=8),
         proxy=ProxyConfig(filters=8, epochs=1),
@@ -30,7 +32,8 @@ PROFILES = {
                           num_examples=2)),
     "quick": Config(
         size=64, n_train=512, n_test=200, batch_size=16, n_val=32,
-        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=64),
+        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=64,
+                          coderates=LDPC_RATES),
         segnet=SegNetConfig(widths=(8, 16, 32), blocks=(1, 2), epochs=10),
         pcen=PCENConfig(steps=150),
         proxy=ProxyConfig(filters=32, epochs=8),
@@ -43,7 +46,8 @@ PROFILES = {
                           num_examples=4)),
     "paper": Config(
         size=256, n_train=2975, n_test=500, batch_size=16,
-        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=512),
+        chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=512,
+                          coderates=LDPC_RATES),
         segnet=SegNetConfig(widths=(16, 64, 128), blocks=(5, 8), epochs=100),
         pcen=PCENConfig(steps=5000),
         proxy=ProxyConfig(filters=64, epochs=50, draws=8),

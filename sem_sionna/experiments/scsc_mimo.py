@@ -103,7 +103,7 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     with record.stage("data"):
         x_tr, m_tr, _ = data.scenes(config.n_train, size=size, seed=seed, split="train")
         x_te, m_te, _ = data.scenes(config.n_test, size=size, seed=seed, split="test")
-        x_val, _, _ = data.scenes(config.n_val, size=size, split="train",
+        x_val, m_val, _ = data.scenes(config.n_val, size=size, split="train",
                                   seed=utils.derive_seed(seed, "validation") % (1 << 31))
         fallback = data.mean_image(x_tr)
         bpg = codecs.get(CODEC)
@@ -121,7 +121,7 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     utils.logger.info("blocks: %s", {q: (b["budget_bytes"], b["num_channel_uses"],
                                          round(b["cbr"], 4)) for q, b in blocks.items()})
     return SceneData(x_tr, m_tr, x_te, m_te, fallback, len(data.SCENE_CLASSES) + 1, blocks,
-                     latent, x_val)
+                     latent, x_val, m_val)
 
 
 def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
@@ -307,6 +307,7 @@ def run(config: Config, args: argparse.Namespace, script: str | None = None) -> 
         with record.stage("report"):
             if args.shard is None:
                 c_main = scenes.latent[config.chain.q_main]
+                record.set("pair_selection", evaluator.selections)
                 bd_rows = write_report(rows, out, config, c_main, record)
                 plot_examples(evaluator, out, c_main)
                 fig8 = versus_table(

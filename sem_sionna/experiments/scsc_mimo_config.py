@@ -62,7 +62,10 @@ class ChainConfig:
     budget_quantile : float in (0, 1] -- block payload = this quantile of those sizes
         (bytes), so that most images fit.
     num_bits_per_symbol : int -- QAM order (2: QPSK).
-    coderate : float in (0, 1) -- LDPC code rate.
+    coderate : float in (0, 1) -- LDPC code rate of the blocks (each ``Q``'s block length)
+        and of the SNR curves.
+    coderates : tuple of float -- LDPC rates of the (Q, rate) pairs the CBR curves of
+        ``digital`` and ``scsc`` choose from on the validation images (one rate: no choice).
     """
 
     qualities: tuple[int, ...]
@@ -72,9 +75,13 @@ class ChainConfig:
     budget_quantile: float = 0.9
     num_bits_per_symbol: int = 2
     coderate: float = 0.5
+    coderates: tuple[float, ...] = (0.5,)
 
     def __post_init__(self):
         _tuple(self, "qualities", int)
+        _tuple(self, "coderates")
+        if not self.coderates or any(not 0.0 < r < 1.0 for r in self.coderates):
+            raise ValueError(f"`coderates` must be rates in (0, 1), got {self.coderates!r}")
         if not self.qualities or any(not 0 <= q <= 51 for q in self.qualities):
             raise ValueError(f"`qualities` must be QPs in 0..51, got {self.qualities!r}")
         for name in ("q_main", "q_gen"):
