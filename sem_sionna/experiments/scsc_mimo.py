@@ -243,7 +243,9 @@ def _stages(models: Models) -> list[tuple[str, dict, Callable]]:
     stages = [("segnet", {"segnet": models.segnet}, _fit_segnet),
               ("pcen", {"pcen": models.pcen}, _fit_pcen),
               ("proxy", {"proxy": models.proxy}, _fit_proxy),
-              ("scsc", {"ppen": models.ppen, "pcen": models.pcen}, _fit_scsc),
+              # the proxy is refit on PPEN's outputs during stage 4 (proxy_refresh)
+              ("scsc", {"ppen": models.ppen, "pcen": models.pcen, "proxy": models.proxy},
+               _fit_scsc),
               ("scsc_noqa", {"ppen_noqa": models.ppen_noqa},
                functools.partial(_fit_scsc, use_qa=False))]
     stages += [(name, {name: net}, functools.partial(_fit_jscc, name=name))
