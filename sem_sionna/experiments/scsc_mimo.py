@@ -1,4 +1,4 @@
-"""S3: SCSC (Han et al.) -- PPEN + HEVC (BPG) + 5G LDPC + QPSK + SVD/PCEN over 2x2 MIMO.
+"""S3: SCSC (Han et al.) -- PPEN + BPG + 5G LDPC + QPSK + SVD/PCEN over 2x2 MIMO.
 
 Standards-compatible semantic communication on procedural scenes with segmentation
 masks: a learned pre-processor (PPEN) before an unmodified HEVC-intra + LDPC + QPSK
@@ -35,7 +35,9 @@ from sem_sionna import codecs, data, utils
 from sem_sionna.experiments.scsc_mimo_config import (ChainConfig, Config, JSCCConfig,
                                                      PCENConfig, ProxyConfig, SCSCConfig,
                                                      SegNetConfig, SweepConfig)
-from sem_sionna.experiments.scsc_mimo_report import plot_examples, write_report
+from sem_sionna.experiments.report import write_claims
+from sem_sionna.experiments.scsc_mimo_report import plot_examples, versus_table, write_report
+from sem_sionna.metrics import AllOf, Claim, Greater, GreaterAtEveryPoint, Threshold
 from sem_sionna.experiments.scsc_mimo_sweep import (COLUMNS, JSCC_SCHEMES, Models,
                                                     SceneData, SchemeEvaluator,
                                                     mimo_channel_config, run_sweep)
@@ -48,14 +50,47 @@ from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.sweep import RunRecord
 from sem_sionna.train import WeightStore
-from sem_sionna.train.scsc import (proxy_targets, train_mimo_jscc, train_pcen, train_proxy,
-                                   train_scsc, train_segnet)
+from sem_sionna.experiments.scsc_mimo_pcen import pcen_link_curves, write_pcen_link
+from sem_sionna.train.scsc import (chain_symbols, proxy_targets, train_mimo_jscc, train_pcen,
+                                   train_proxy, train_scsc, train_segnet)
 
-__all__ = ["Config", "ChainConfig", "SegNetConfig", "PCENConfig", "ProxyConfig",
+__all__ = ["CLAIMS", "Config", "ChainConfig", "SegNetConfig", "PCENConfig", "ProxyConfig",
            "SCSCConfig", "JSCCConfig", "SweepConfig", "COLUMNS", "load_data",
            "build_models", "train_models", "run"]
 
 NAME = "scsc_mimo"
+#: The chain's codec: real BPG files (libbpg 0.9.8 format, x265 veryslow, 4:2:0).
+CODEC = "bpg"
+#: Where the SNR curves and ablations of S3 are compared (2x2 Rayleigh, perfect CSI, Q=41).
+_MAIN = {"channel": "rayleigh", "csi": "perfect", "q": 41}
+
+CLAIMS = (
+    Claim("table2_bd_vs_digital", "S3 Table II",
+          "SCSC needs less bandwidth than the digital chain for the same mIoU (BD-CBR < 0) "
+          "and gains PSNR at the same CBR (BD-PSNR > 0), 10 dB",
+          AllOf(Threshold("bd_cbr_pct", "<", 0.0, where={"scheme": "scsc"}, table="bd_rates"),
+                Threshold("bd_psnr_db", ">", 0.0, where={"scheme": "scsc"},
+                          table="bd_rates"))),
+    Claim("fig6_scsc_above_digital", "S3 Fig. 6",
+          "SCSC achieves a higher mIoU than the digital chain (BPG + LDPC + QPSK + SVD) at "
+          "every SNR",
+          GreaterAtEveryPoint("scsc", "digital", "miou", where=_MAIN)),
+    Claim("fig8_vs_learned_baselines", "S3 Fig. 8",
+          "SCSC is above ProxyNet and ADJSCC in mIoU and below DeepJSCC-MIMO (except at high "
+          "CBR); here at the main CBR, each scheme at its own point, unpaired CIs",
+          AllOf(Threshold("miou_diff", ">", 0.0, where={"versus": "proxynet"}, table="fig8"),
+                Threshold("miou_diff", ">", 0.0, where={"versus": "adjscc"}, table="fig8"),
+                Threshold("miou_diff", "<", 0.0, where={"versus": "deepjscc_mimo"},
+                          table="fig8"))),
+    Claim("fig12a_ppen_helps_other_codecs", "S3 Fig. 12(a)",
+          "PPEN trained with BPG also raises the mIoU of JPEG and JPEG2000 chains",
+          AllOf(Greater("scsc_jpeg", "jpeg", "miou", where={"channel": "rayleigh"}),
+                Greater("scsc_jpeg2000", "jpeg2000", "miou", where={"channel": "rayleigh"}))),
+    Claim("fig16_ablations_below_scsc", "S3 Fig. 16",
+          "Each ablation (w/o PPEN, w/o PCEN, w/o QA) has a lower mIoU than full SCSC",
+          AllOf(*(Greater("scsc", name, "miou", where=_MAIN)
+                  for name in ("scsc_wo_ppen", "scsc_wo_pcen", "scsc_wo_qa")))),
+)
 
 
 def load_data(config: Config, seed: int, record) -> SceneData:
@@ -68,11 +103,13 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     with record.stage("data"):
         x_tr, m_tr, _ = data.scenes(config.n_train, size=size, seed=seed, split="train")
         x_te, m_te, _ = data.scenes(config.n_test, size=size, seed=seed, split="test")
+        x_val, m_val, _ = data.scenes(config.n_val, size=size, split="train",
+                                  seed=utils.derive_seed(seed, "validation") % (1 << 31))
         fallback = data.mean_image(x_tr)
-        hevc = codecs.get("hevc")
+        bpg = codecs.get(CODEC)
         blocks = {}
         for q in chain.qualities:
-            sizes = [len(hevc.encode(x, q)) for x in x_tr[:chain.n_budget]]
+            sizes = [len(bpg.encode(x, q)) for x in x_tr[:chain.n_budget]]
             budget = int(math.ceil(np.quantile(sizes, chain.budget_quantile)))
             k = channel_uses_for_payload(budget, chain.num_bits_per_symbol, chain.coderate, 2)
             blocks[q] = {"budget_bytes": budget, "num_channel_uses": k,
@@ -84,7 +121,7 @@ def load_data(config: Config, seed: int, record) -> SceneData:
     utils.logger.info("blocks: %s", {q: (b["budget_bytes"], b["num_channel_uses"],
                                          round(b["cbr"], 4)) for q, b in blocks.items()})
     return SceneData(x_tr, m_tr, x_te, m_te, fallback, len(data.SCENE_CLASSES) + 1, blocks,
-                     latent)
+                     latent, x_val, m_val)
 
 
 def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
@@ -104,7 +141,7 @@ def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
     train_channel = mimo_channel_config("rayleigh", "perfect", 0.0)
     chain_args = dict(
         num_channel_uses=[scenes.blocks[q]["num_channel_uses"] for q in chain.qualities],
-        qualities=list(chain.qualities), codec="hevc",
+        qualities=list(chain.qualities), codec=CODEC,
         num_bits_per_symbol=chain.num_bits_per_symbol, coderate=chain.coderate,
         channel=train_channel, fallback=scenes.fallback, seed=seed)
     model = SCSC(ppen, proxy, segnet, pcen, **chain_args, name="scsc")
@@ -129,12 +166,12 @@ def _stage_keys(config: Config, scenes: SceneData, seed: int) -> dict[str, dict]
     common = {"size": config.size, "n_train": config.n_train, "seed": seed,
               "batch_size": config.batch_size, "snr_range": config.snr_range}
     segnet = {**common, "segnet": dataclasses.asdict(config.segnet)}
-    pcen = {"seed": seed, "snr_range": config.snr_range,
-            "pcen": dataclasses.asdict(config.pcen)}
+    pcen = {"seed": seed, "snr_range": config.snr_range, "combiner": "learned",
+            "pcen": dataclasses.asdict(config.pcen), "q_main": config.chain.q_main}
     chain = {**dataclasses.asdict(config.chain), "blocks": {
         str(q): b["num_channel_uses"] for q, b in scenes.blocks.items()}}
     proxy = {**common, "pcen": pcen, "chain": chain, "proxy": dataclasses.asdict(config.proxy)}
-    scsc = {"proxy": proxy, "segnet": segnet, "scsc": {
+    scsc = {"proxy": proxy, "segnet": segnet, "n_val": config.n_val, "pcen": pcen, "scsc": {
         k: v for k, v in dataclasses.asdict(config.scsc).items() if k != "noqa_epochs"}}
     keys = {"segnet": segnet, "pcen": pcen, "proxy": proxy, "scsc": scsc,
             "scsc_noqa": {"scsc": scsc, "noqa_epochs": config.scsc.noqa_epochs,
@@ -151,10 +188,18 @@ def _fit_segnet(work, *, config: Config, scenes: SceneData, models: Models, seed
                         seed=utils.derive_seed(seed, "segnet"))
 
 
+def _chain_streams(config: Config, scenes: SceneData, models: Models) -> np.ndarray:
+    """The QPSK streams of the transport blocks of training images at ``q_main``."""
+    link = models.scsc.link(config.chain.q_main)
+    return chain_symbols(link, scenes.x_train[:config.pcen.symbol_images])
+
+
 def _fit_pcen(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
     channel = MIMOChannel.from_config({**models.train_channel, "seed": seed})
-    return train_pcen(models.pcen, channel, config.pcen.steps, snr_range=config.snr_range,
-                      lr=config.pcen.lr, ckpt_dir=work, seed=utils.derive_seed(seed, "pcen"))
+    return train_pcen(models.pcen, channel, config.pcen.steps,
+                      symbols=_chain_streams(config, scenes, models),
+                      snr_range=config.snr_range, lr=config.pcen.lr,
+                      seed=utils.derive_seed(seed, "pcen"))
 
 
 def _fit_proxy(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
@@ -178,7 +223,10 @@ def _fit_scsc(work, *, config: Config, scenes: SceneData, models: Models, seed: 
         snr_range=config.snr_range,
         qualities=config.chain.qualities if use_qa else (config.chain.q_main,),
         loss_weights=s.loss_weights, lr=s.lr, train_pcen=use_qa, seg_target=s.seg_target,
-        masks=scenes.m_train if s.seg_target == "mask" else None, ckpt_dir=work,
+        masks=scenes.m_train if s.seg_target == "mask" else None,
+        pcen_symbols=_chain_streams(config, scenes, models), pre_scale=s.pre_scale,
+        val_images=scenes.x_val, patience=s.patience,
+        proxy_refresh=s.proxy_refresh if use_qa else 0, ckpt_dir=work,
         seed=utils.derive_seed(seed, "scsc" if use_qa else "scsc_noqa"))
 
 
@@ -195,7 +243,9 @@ def _stages(models: Models) -> list[tuple[str, dict, Callable]]:
     stages = [("segnet", {"segnet": models.segnet}, _fit_segnet),
               ("pcen", {"pcen": models.pcen}, _fit_pcen),
               ("proxy", {"proxy": models.proxy}, _fit_proxy),
-              ("scsc", {"ppen": models.ppen, "pcen": models.pcen}, _fit_scsc),
+              # the proxy is refit on PPEN's outputs during stage 4 (proxy_refresh)
+              ("scsc", {"ppen": models.ppen, "pcen": models.pcen, "proxy": models.proxy},
+               _fit_scsc),
               ("scsc_noqa", {"ppen_noqa": models.ppen_noqa},
                functools.partial(_fit_scsc, use_qa=False))]
     stages += [(name, {name: net}, functools.partial(_fit_jscc, name=name))
@@ -215,6 +265,16 @@ def train_models(config: Config, scenes: SceneData, models: Models, store: Weigh
             loaded, summary = store.load_or_train(name, keys[name], parts, train_fn)
         summaries[name] = {"loaded": loaded, **(summary or {})}
     record.set("training", summaries)
+
+
+def _pcen_link(config: Config, scenes: SceneData, models: Models, seed: int) -> list[dict]:
+    q = config.chain.q_main
+    return pcen_link_curves(models.pcen, models.train_channel,
+                            scenes.blocks[q]["num_channel_uses"], config.sweep.snr_db,
+                            n_blocks=config.pcen.link_blocks,
+                            num_bits_per_symbol=config.chain.num_bits_per_symbol,
+                            coderate=config.chain.coderate,
+                            seed=utils.derive_seed(seed, "pcen_link"))
 
 
 def run(config: Config, args: argparse.Namespace, script: str | None = None) -> None:
@@ -238,10 +298,26 @@ def run(config: Config, args: argparse.Namespace, script: str | None = None) -> 
         train_models(config, scenes, models, store, seed, record)
         evaluator = SchemeEvaluator(config, scenes, models, seed)
         record.set("segnet_clean_test_miou", evaluator.miou(scenes.x_test))
+        with record.stage("pcen_link"):
+            write_pcen_link(_pcen_link(config, scenes, models, seed), out)
+        record.set("pcen_parameters", {
+            "gamma": [float(v) for v in models.pcen.pen.gamma.numpy()],
+            "alpha": [float(v) for v in models.pcen.pen.alpha.numpy()],
+            "beta": models.pcen.ccen.beta})
         record.write()
         rows = run_sweep(evaluator, args, record, script)
         with record.stage("report"):
             if args.shard is None:
                 c_main = scenes.latent[config.chain.q_main]
-                write_report(rows, out, config, c_main, record)
+                record.set("pair_selection", evaluator.selections)
+                bd_rows = write_report(rows, out, config, c_main, record)
                 plot_examples(evaluator, out, c_main)
+                fig8 = versus_table(
+                    rows, "scsc", ("proxynet", "adjscc", "deepjscc_mimo"),
+                    lambda r: (r["channel"] in ("rayleigh", "awgn") and r["csi"] == "perfect"
+                               and float(r["snr_db"]) in config.sweep.snr_db
+                               and (r["q"] == config.chain.q_main or r["num_latent"] == c_main
+                                    or r["scheme"] == "proxynet")))
+                write_claims(out, CLAIMS, rows={"metrics": rows, "bd_rates": bd_rows,
+                                                "fig8": fig8},
+                             title="S3 SCSC over 2x2 MIMO: claims")

@@ -13,7 +13,7 @@ import dataclasses
 from typing import Any
 
 from sem_sionna.nets.ppen import SCSC_Q_VALUES
-from sem_sionna.train.scsc import LOSS_WEIGHTS, SEG_TARGETS
+from sem_sionna.train.scsc import LOSS_WEIGHTS, PRE_SCALE, SEG_TARGETS
 from sem_sionna.utils.checks import check_positive_int, check_range
 
 __all__ = ["ChainConfig", "SegNetConfig", "PCENConfig", "ProxyConfig", "SCSCConfig",
@@ -62,7 +62,10 @@ class ChainConfig:
     budget_quantile : float in (0, 1] -- block payload = this quantile of those sizes
         (bytes), so that most images fit.
     num_bits_per_symbol : int -- QAM order (2: QPSK).
-    coderate : float in (0, 1) -- LDPC code rate.
+    coderate : float in (0, 1) -- LDPC code rate of the blocks (each ``Q``'s block length)
+        and of the SNR curves.
+    coderates : tuple of float -- LDPC rates of the (Q, rate) pairs the CBR curves of
+        ``digital`` and ``scsc`` choose from on the validation images (one rate: no choice).
     """
 
     qualities: tuple[int, ...]
@@ -72,9 +75,13 @@ class ChainConfig:
     budget_quantile: float = 0.9
     num_bits_per_symbol: int = 2
     coderate: float = 0.5
+    coderates: tuple[float, ...] = (0.5,)
 
     def __post_init__(self):
         _tuple(self, "qualities", int)
+        _tuple(self, "coderates")
+        if not self.coderates or any(not 0.0 < r < 1.0 for r in self.coderates):
+            raise ValueError(f"`coderates` must be rates in (0, 1), got {self.coderates!r}")
         if not self.qualities or any(not 0 <= q <= 51 for q in self.qualities):
             raise ValueError(f"`qualities` must be QPs in 0..51, got {self.qualities!r}")
         for name in ("q_main", "q_gen"):
@@ -121,21 +128,29 @@ class SegNetConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PCENConfig:
-    """Stage 2: PEN's unfolded ADMM parameters on ``L_pcen`` (Eq. (10), Alg. 1).
+    """Stage 2: PCEN on ``L_pcen`` (Eqs. (10)-(11)), CEN and PEN in alternation.
 
     Fields
     ------
-    steps : int -- training steps (batches of random QPSK streams).
+    steps : int -- alternating rounds (one CEN step, one PEN step each) on windows of the
+        chain's own QPSK streams over fresh channel draws.
     num_layers : int -- unfolded iterations ``T``.
     lr : float -- Adam learning rate.
+    symbol_images : int -- training images whose transport blocks (``q_main``) give the
+        streams ``L_pcen`` is computed on.
+    link_blocks : int -- transport blocks per SNR of ``pcen_link.csv`` (SVD vs untrained
+        vs trained PCEN; the 95 % half-width of a decode rate p is
+        ``1.96 sqrt(p (1 - p) / link_blocks)``).
     """
 
     steps: int
     num_layers: int = 10
-    lr: float = 0.01
+    lr: float = 0.02
+    symbol_images: int = 32
+    link_blocks: int = 96
 
     def __post_init__(self):
-        _positive(self, "steps", "num_layers")
+        _positive(self, "steps", "num_layers", "symbol_images", "link_blocks")
         _positive_float(self, "lr")
 
 
@@ -183,6 +198,12 @@ class SCSCConfig:
         ``L_pcen, L_seg, L_pre``.
     seg_target : str -- ``"teacher"`` (SegNet on the original image, Eq. (20)) or
         ``"mask"`` (ground truth).
+    pre_scale : float -- ``L_pre = pre_scale * MSE`` of [0, 1] pixels; the default
+        (``train.scsc.PRE_SCALE``) is the MSE of 8-bit pixels over 100.
+    proxy_refresh : int -- training images per epoch on which the proxy is refit to the
+        chain's outputs for the current PPEN (0: never).
+    patience : int or None -- stop when the validation loss has not improved for this
+        many epochs (None: run every epoch).
     """
 
     ppen_filters: int
@@ -193,9 +214,16 @@ class SCSCConfig:
     lr: float = 5e-4
     loss_weights: tuple[float, float, float] = LOSS_WEIGHTS
     seg_target: str = "teacher"
+    pre_scale: float = PRE_SCALE
+    proxy_refresh: int = 0
+    patience: int | None = None
 
     def __post_init__(self):
         _positive(self, "ppen_filters", "epochs", "noqa_epochs", "ppen_dac")
+        _positive(self, "proxy_refresh", minimum=0)
+        _positive_float(self, "pre_scale")
+        if self.patience is not None:
+            _positive(self, "patience")
         _positive(self, "ppen_stages", minimum=0)
         _positive_float(self, "lr")
         _tuple(self, "loss_weights")
@@ -280,6 +308,8 @@ class Config:
     size : int -- image height and width (pixels, a multiple of 4).
     n_train : int -- training images.
     n_test : int -- test images of every sweep point.
+    n_val : int -- validation images (training split, another seed): SCSC's early
+        stopping.
     batch_size : int -- images per training step (proxy targets: twice as many).
     chain, segnet, pcen, proxy, scsc, jscc, sweep -- the nested configs above.
     snr_range : (float, float) -- training SNR range, dB (uniform per image).
@@ -297,9 +327,10 @@ class Config:
     jscc: JSCCConfig
     sweep: SweepConfig
     snr_range: tuple[float, float] = (2.0, 12.0)
+    n_val: int = 32
 
     def __post_init__(self):
-        _positive(self, "size", "n_train", "n_test", "batch_size")
+        _positive(self, "size", "n_train", "n_test", "batch_size", "n_val")
         if self.size % 4:
             raise ValueError(f"`size` must be a multiple of 4, got {self.size!r}")
         object.__setattr__(self, "snr_range", check_range(self.snr_range, "snr_range"))

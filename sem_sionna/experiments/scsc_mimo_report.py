@@ -12,7 +12,7 @@ from sem_sionna.experiments.scsc_mimo_sweep import (ABLATION_SCHEMES, JSCC_SCHEM
                                                     MAIN_SCHEMES, SchemeEvaluator)
 from sem_sionna.utils.io import write_csv
 
-__all__ = ["BD_COLUMNS", "bd_table", "write_report", "plot_examples"]
+__all__ = ["BD_COLUMNS", "bd_table", "versus_table", "write_report", "plot_examples"]
 
 #: Columns of ``bd_rates.csv``.
 BD_COLUMNS = ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_psnr_db", "note"]
@@ -71,8 +71,9 @@ def _is_reference(row: Mapping[str, Any]) -> bool:
 
 
 def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c_main: int,
-                 record) -> None:
-    """Figures over SNR and CBR, channels / CSI, codecs, ablations; ``bd_rates.csv``.
+                 record) -> list[dict]:
+    """Figures over SNR and CBR, channels / CSI, codecs, ablations; ``bd_rates.csv``
+    (returned as rows).
 
     ``c_main`` is the JSCC latent count of ``q_main``'s CBR.
     """
@@ -100,7 +101,7 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
     if gen:
         plot.metric_vs_snr(rows, "miou", out / "miou_vs_snr_codecs.png", panels=("channel",),
                            where=lambda r: r["scheme"] in gen,
-                           title=f"PPEN (trained with HEVC) with other codecs, "
+                           title=f"PPEN (trained with BPG) with other codecs, "
                                  f"block of Q={q_gen}")
     abl = [r for r in rows if r["scheme"] in ABLATION_SCHEMES and r["channel"] == "rayleigh"
            and r["csi"] == "perfect" and r["q"] == q_main and float(r["snr_db"]) in sw.snr_db]
@@ -114,6 +115,29 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
               [{k: utils.format_value(v) for k, v in t.items()} for t in table])
     record.set("bd_rates", table)
     record.set("ablation_mean_miou", dict(zip(ABLATION_SCHEMES, means)))
+    return table
+
+
+def versus_table(rows: Sequence[Mapping[str, Any]], scheme: str, others: Sequence[str],
+                 where) -> list[dict]:
+    """``scheme`` minus each of ``others`` in mIoU at every SNR of the rows ``where``
+    selects (each scheme at its own CBR point); ``miou_diff_ci95`` combines the two
+    rows' half-widths as independent (``sqrt(a^2 + b^2)``)."""
+    sel = [r for r in rows if where(r)]
+    ref = {float(r["snr_db"]): r for r in sel if r["scheme"] == scheme}
+    out = []
+    for other in others:
+        for r in sel:
+            snr = float(r["snr_db"])
+            if r["scheme"] != other or snr not in ref:
+                continue
+            a = ref[snr]
+            ci = np.hypot(float(a.get("miou_ci95") or np.nan), float(r.get("miou_ci95")
+                                                                      or np.nan))
+            out.append({"versus": other, "snr_db": snr, "cbr": float(r["cbr"]),
+                        "miou_diff": float(a["miou"]) - float(r["miou"]),
+                        "miou_diff_ci95": float(ci)})
+    return out
 
 
 def plot_examples(evaluator: SchemeEvaluator, out: Path, c_main: int) -> None:

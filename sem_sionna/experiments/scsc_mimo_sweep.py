@@ -18,29 +18,34 @@ import tensorflow as tf
 from sem_sionna import metrics, sweep, utils
 from sem_sionna.experiments.scsc_mimo_config import Config
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
-from sem_sionna.links.scsc import SCSC
+from sem_sionna.experiments.scsc_mimo_pairs import pair_candidates, select_pair
+from sem_sionna.links.scsc import SCSC, FixedQualityLink
 from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.ppen import PPEN
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 
-__all__ = ["COLUMNS", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
+__all__ = ["METRICS", "COLUMNS", "iou_counts", "KEY_COLUMNS", "CHAIN_SCHEMES", "JSCC_SCHEMES", "MAIN_SCHEMES",
            "ABLATION_SCHEMES", "SceneData", "Models", "mimo_channel_config", "sweep_points",
            "SchemeEvaluator", "run_sweep"]
 
+#: Metrics with one value per test image (CSV: mean and ``<m>_ci95``; ``per_image.npz``).
+METRICS = ("miou", "psnr", "ms_ssim", "decoded")
 #: Columns of ``metrics.csv``.
-COLUMNS = ["scheme", "channel", "csi", "snr_db", "cbr", "q", "num_latent", "miou", "psnr",
-           "ms_ssim", "decoded", "payload_bytes", "n_images"]
+COLUMNS = sweep.with_ci95(["scheme", "channel", "csi", "snr_db", "cbr", "q", "num_latent",
+                           "q_sel", "coderate", "miou", "psnr", "ms_ssim", "decoded",
+                           "payload_bytes", "n_images"],
+                          METRICS)
 #: Columns that identify a sweep point.
 KEY_COLUMNS = ("scheme", "channel", "csi", "cbr", "snr_db")
 #: Schemes of the experiment that run the digital chain: (pre-processor, PCEN, codec).
 CHAIN_SCHEMES = {
-    "digital": (None, False, "hevc"),
-    "scsc": ("ppen", True, "hevc"),
-    "scsc_wo_ppen": (None, True, "hevc"),
-    "scsc_wo_pcen": ("ppen", False, "hevc"),
-    "scsc_wo_qa": ("ppen_noqa", True, "hevc"),
+    "digital": (None, False, "bpg"),
+    "scsc": ("ppen", True, "bpg"),
+    "scsc_wo_ppen": (None, True, "bpg"),
+    "scsc_wo_pcen": ("ppen", False, "bpg"),
+    "scsc_wo_qa": ("ppen_noqa", True, "bpg"),
     "jpeg": (None, False, "jpeg"),
     "scsc_jpeg": ("ppen", True, "jpeg"),
     "jpeg2000": (None, False, "jpeg2000"),
@@ -71,6 +76,8 @@ class SceneData:
     num_classes: int
     blocks: dict[int, dict[str, Any]]
     latent: dict[int, int]
+    x_val: np.ndarray | None = None
+    m_val: np.ndarray | None = None
 
     @property
     def latent_choices(self) -> list[int]:
@@ -145,7 +152,24 @@ def sweep_points(config: Config, data: SceneData) -> list[dict]:
     for codec in sw.gen_codecs:
         for scheme in (codec, f"scsc_{codec}"):
             add(scheme, "rayleigh", "perfect", sw.snr_channels, q=q_gen)
-    return [{**p, "key": sweep.point_key(p)} for p in points.values()]
+    # an axis a scheme does not have (q of JSCC, num_latent of the chain) is left out:
+    # its CSV cell stays empty and per_image.npz conditions hold only real values
+    points = [{k: v for k, v in p.items() if v is not None} for p in points.values()]
+    return [{**p, "key": sweep.point_key(p)} for p in points]
+
+
+def iou_counts(pred: np.ndarray, mask: np.ndarray, num_classes: int
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image intersection and union pixel counts ``[n, num_classes]`` (the runner's
+    ``miou`` is their ratio of sums over images, averaged over classes present)."""
+    pred, mask = np.asarray(pred), np.asarray(mask)
+    inter = np.empty((len(pred), num_classes))
+    union = np.empty((len(pred), num_classes))
+    for c in range(num_classes):
+        p, m = pred == c, mask == c
+        inter[:, c] = np.sum(p & m, axis=(1, 2))
+        union[:, c] = np.sum(p | m, axis=(1, 2))
+    return inter, union
 
 
 class SchemeEvaluator:
@@ -165,6 +189,8 @@ class SchemeEvaluator:
         self.models = models
         self.seed = int(seed)
         self._preprocessors = {"ppen": models.ppen, "ppen_noqa": models.ppen_noqa}
+        self._pair_links: dict = {}
+        self.selections: list[dict] = []
 
     def segment(self, images) -> np.ndarray:
         """SegNet's class map ``[N, H, W]`` of ``images``."""
@@ -206,7 +232,7 @@ class SchemeEvaluator:
             utils.reseed(link, crn)
             bits_hat, crc_ok = link.transmit(encoded["bits"], snr)
             x_hat, info = link.decode(encoded, bits_hat, crc_ok)
-            extra = {"decoded": float(np.mean(info["decoded"])),
+            extra = {"decoded": np.asarray(info["decoded"], np.float64),
                      "payload_bytes": float(np.mean(info["payload_bytes"]))}
         elif scheme == "proxynet":
             proxy = self.models.proxy
@@ -221,14 +247,81 @@ class SchemeEvaluator:
                 batch_size=_BATCH)
         return np.asarray(x_hat, np.float32), extra
 
+    # -- (Q, code rate) pairs of the CBR curves ----------------------------------------
+    def selects(self, point: dict) -> bool:
+        """Whether ``point`` picks its (Q, code rate) pair on the validation images: the
+        CBR curves (``snr_cbr``, Rayleigh, perfect CSI) of ``digital`` and ``scsc`` when
+        the chain has more than one code rate."""
+        return (point["scheme"] in ("digital", "scsc") and len(self.config.chain.coderates) > 1
+                and float(point["snr_db"]) in self.config.sweep.snr_cbr
+                and (point["channel"], point["csi"]) == ("rayleigh", "perfect")
+                and self.data.x_val is not None)
+
+    def _pair_link(self, point: dict, pair: tuple[int, float]) -> FixedQualityLink:
+        _, use_pcen, codec = CHAIN_SCHEMES[point["scheme"]]
+        n = self.data.blocks[point["q"]]["num_channel_uses"]
+        key = (use_pcen, n, pair, point["channel"], point["csi"])
+        if key not in self._pair_links:
+            chain = self.config.chain
+            channel = MIMOChannel.from_config({**mimo_channel_config(
+                point["channel"], point["csi"], self.config.sweep.csi_error_var),
+                "seed": self.seed})
+            self._pair_links[key] = FixedQualityLink(
+                codec, pair[0], n, chain.num_bits_per_symbol, pair[1], channel,
+                pcen=self.models.pcen if use_pcen else None, fallback=self.data.fallback,
+                seed=self.seed)
+        return self._pair_links[key]
+
+    def _run_pair(self, point: dict, pair, images, tag: str):
+        pre = CHAIN_SCHEMES[point["scheme"]][0]
+        link = self._pair_link(point, pair)
+        x = images if pre is None else utils.map_batches(
+            lambda im: self._preprocessors[pre](im, float(pair[0])), images, batch_size=_BATCH)
+        encoded = link.encode(x)
+        utils.reseed(link, utils.derive_seed(self.seed, tag, point["channel"], point["csi"],
+                                             utils.format_value(float(point["snr_db"]))))
+        bits_hat, crc_ok = link.transmit(encoded["bits"], float(point["snr_db"]))
+        return link.decode(encoded, bits_hat, crc_ok)
+
+    def select(self, point: dict) -> tuple[int, float]:
+        """The pair of ``point`` with the highest validation mIoU (test images unused)."""
+        budgets = {q: b["budget_bytes"] for q, b in self.data.blocks.items()}
+        chain = self.config.chain
+        candidates = pair_candidates(self.data.blocks[point["q"]]["num_channel_uses"],
+                                     budgets, chain.coderates, chain.num_bits_per_symbol)
+
+        def score(pair, images):
+            x_hat, _ = self._run_pair(point, pair, images, "validation")
+            return metrics.miou(self.segment(x_hat), self.data.m_val, self.data.num_classes)
+
+        best, scores = select_pair(score, candidates, self.data.x_val)
+        self.selections.append({"scheme": point["scheme"], "cbr": point["cbr"],
+                                "snr_db": point["snr_db"], "q_sel": best[0],
+                                "coderate": best[1],
+                                "val_miou": {f"{q}@{r:.3g}": v for (q, r), v in scores.items()}})
+        return best
+
     def evaluate(self, point: dict, state: dict) -> dict:
-        """Image metrics, mIoU of SegNet on the reconstructions, and the chain's extras."""
+        """Image metrics, per-image IoU counts of SegNet on the reconstructions, and the
+        chain's extras (the CBR-curve points of :meth:`selects` with their chosen pair)."""
         x_te = self.data.x_test
-        x_hat, extra = self.reconstruct(point, state)
+        if self.selects(point):
+            pair = self.select(point)
+            x_hat, info = self._run_pair(point, pair, x_te, "channel")
+            extra = {"decoded": np.asarray(info["decoded"], np.float64),
+                     "payload_bytes": float(np.mean(info["payload_bytes"])),
+                     "q_sel": pair[0], "coderate": pair[1]}
+        else:
+            x_hat, extra = self.reconstruct(point, state)
+            if point["scheme"] in CHAIN_SCHEMES:
+                extra.update(q_sel=point["q"], coderate=self.config.chain.coderate)
+        x_hat = np.asarray(x_hat, np.float32)
         if not np.all(np.isfinite(x_hat)):
             raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")
-        return {**metrics.image_metrics(x_te, x_hat), **extra, "miou": self.miou(x_hat),
-                "n_images": len(x_te)}
+        inter, union = iou_counts(self.segment(x_hat), self.data.m_test, self.data.num_classes)
+        return {"psnr": metrics.psnr(x_te, x_hat).numpy(),
+                "ms_ssim": metrics.ms_ssim(x_te, x_hat).numpy(), **extra,
+                "iou_intersection": inter, "iou_union": union, "n_images": len(x_te)}
 
 
 def run_sweep(evaluator: SchemeEvaluator, args, record, script=None) -> list[dict]:

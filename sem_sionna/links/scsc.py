@@ -17,15 +17,13 @@ chain, which has none; a frozen segmentation network is the task at the receiver
 * :class:`SCSC` holds PPEN, the proxy network, the segmentation network and PCEN;
   its ``call`` returns the real chain's output with the proxy's gradient.
 
-Combiner (CEN). ``combiner="fixed"`` is Eq. (11) literally: one learned ``U2`` for
-every channel. Measured on 2x2 Rayleigh, QPSK, LDPC 1/2 (this module's chain), that
-PCEN decodes about a third of the blocks at 20 dB where SVD decodes 95 %: a fixed
-``U2`` cannot invert channels that change per block, and ``||x_p - U2 H z||`` stays
-near ``||x_p||``. The default ``combiner="adaptive"`` makes CEN channel dependent,
-``U2 = C sqrt(nt) P h_hat^+`` with ``P`` the SVD precoding matrix and ``C`` CEN's
-learned matrix (identity at initialisation): Eq. (12) in the high-SNR limit for
-``z = s / sqrt(nt)``. PEN then finds a finite-alphabet ``z`` (QPSK on every antenna)
-with ``U2 h_hat z = x_p`` and the receiver recovers ``s_hat = P^+ x_p_hat``.
+Combiner (CEN). ``combiner="learned"`` (default) is CEN conditioned on the channel
+estimate (:class:`~sem_sionna.nets.cen.ChannelCEN`, Remark 1): a regularised Eq. (12)
+plus a learned fully connected residual, so that ``U2 h_hat`` is not ``sqrt(nt) P`` and
+PEN's finite-alphabet search matters. ``"adaptive"`` is the zero-forcing combiner
+``U2 = C sqrt(nt) P h_hat^+`` (then ``z = s / sqrt(nt)`` solves PEN's problem exactly,
+whatever its parameters); ``"fixed"`` is one ``U2`` for every channel (Eq. (11)
+literally), which cannot invert channels that change per block.
 """
 from __future__ import annotations
 
@@ -52,7 +50,7 @@ from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_in
 __all__ = ["COMBINERS", "encode_at_quality", "channel_uses_for_payload", "pcen_precode",
            "PCENTransport", "FixedQualityLink", "SCSC"]
 
-COMBINERS = ("adaptive", "fixed")
+COMBINERS = ("learned", "adaptive", "fixed")
 """CEN variants of :class:`PCENTransport` (see the module docstring)."""
 
 
@@ -149,7 +147,7 @@ def _check_combiner(combiner: str) -> str:
 
 
 def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
-                 combiner: str = "adaptive") -> tuple[tf.Tensor, ...]:
+                 combiner: str = "learned") -> tuple[tf.Tensor, ...]:
     """Transmitter side of PCEN: standard precoder, combiner ``U2`` and PEN.
 
     Input
@@ -159,7 +157,7 @@ def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
     s : [b, ns, S], tf.complex64 -- streams of unit-energy QAM symbols.
     h_hat : [b, nr, nt], tf.complex64 -- channel estimate (known at both ends).
     no : scalar or [b], tf.float32 -- complex noise variance per receive antenna.
-    combiner : "adaptive" or "fixed" -- CEN variant (module docstring).
+    combiner : "learned", "adaptive" or "fixed" -- CEN variant (module docstring).
 
     Output
     ------
@@ -174,7 +172,9 @@ def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
         pcen.build()
     x_p = precoder(s, h_hat, no)
     p = precoding_matrix(precoder, h_hat, no, int(s.shape[1]))
-    if combiner == "fixed":
+    if combiner == "learned":
+        u2 = pcen.ccen(h_hat, tf.cast(tf.convert_to_tensor(no), tf.float32), p)
+    elif combiner == "fixed":
         u2 = tf.broadcast_to(pcen.u2[None], tf.stack([tf.shape(h_hat)[0], pcen.num_tx_ant,
                                                       pcen.num_rx_ant]))
     else:
@@ -209,7 +209,7 @@ class PCENTransport(TransportChain):
     num_iter, seed -- as :class:`TransportChain`.
     channel : phy.MIMOChannel (or its config dict) -- the MIMO channel.
     pcen : nets.PCEN (or its config dict) -- PEN + CEN; may be shared between chains.
-    combiner : "adaptive" (default) or "fixed" -- CEN variant.
+    combiner : "learned" (default), "adaptive" or "fixed" -- CEN variant.
 
     Input
     -----
@@ -223,7 +223,7 @@ class PCENTransport(TransportChain):
     """
 
     def __init__(self, num_channel_uses, num_bits_per_symbol, coderate, channel, pcen,
-                 combiner="adaptive", num_streams=None, power_allocation="waterfilling",
+                 combiner="learned", num_streams=None, power_allocation="waterfilling",
                  num_iter=20, seed=None, **kwargs):
         super().__init__(num_channel_uses, num_bits_per_symbol, coderate, channel, num_streams,
                          power_allocation, num_iter, seed=seed, **kwargs)
@@ -249,10 +249,14 @@ class PCENTransport(TransportChain):
             self.pcen.build()
         self.built = True
 
+    def modulate(self, bits) -> tf.Tensor:
+        """The streams ``s`` [batch, ns, S] of ``bits`` (CRC + LDPC + QAM, as sent)."""
+        x = self._mapper(self._tb_encoder(bits))
+        return tf.reshape(x, [-1, self.num_streams, self.num_channel_uses])
+
     def call(self, bits, no):
         no = tf.cast(no, tf.float32)
-        x = self._mapper(self._tb_encoder(bits))
-        s = tf.reshape(x, [-1, self.num_streams, self.num_channel_uses])
+        s = self.modulate(bits)
         h, h_hat = self._mimo.generate(tf.shape(s)[0])
         x_p, p, u2, z = pcen_precode(self.pcen, self._precoder, s, h_hat, no, self.combiner)
         y = self._mimo.apply(z, no, h)
@@ -292,7 +296,7 @@ class FixedQualityLink(DigitalLink):
     num_bits_per_symbol, coderate -- QAM order and LDPC rate.
     channel : phy.MIMOChannel (or config dict).
     pcen : nets.PCEN or None -- None: SVD precoding and combining (:class:`TransportChain`).
-    combiner : "adaptive" or "fixed" -- CEN variant, with ``pcen``.
+    combiner : "learned", "adaptive" or "fixed" -- CEN variant, with ``pcen``.
     fallback, num_streams, power_allocation, num_iter, jit_compile, seed -- as
         ``DigitalLink`` (``jit_compile`` defaults to False: on CPU XLA compiles for
         ~10 s and runs no faster).
@@ -311,7 +315,7 @@ class FixedQualityLink(DigitalLink):
     """
 
     def __init__(self, codec, quality, num_channel_uses, num_bits_per_symbol, coderate, channel,
-                 pcen=None, combiner="adaptive", fallback=None, num_streams=None,
+                 pcen=None, combiner="learned", fallback=None, num_streams=None,
                  power_allocation="waterfilling", num_iter=20, jit_compile=False, seed=None,
                  **kwargs):
         if isinstance(channel, dict):
@@ -399,7 +403,7 @@ class SCSC(keras.Model):
     channel : dict or phy.MIMOChannel or None -- channel of :meth:`link` by default
         (None: 2x2 Rayleigh, perfect CSI).
     fallback : [H, W, 3] or None -- receiver output after a failed decode.
-    combiner : "adaptive" or "fixed" -- CEN variant.
+    combiner : "learned", "adaptive" or "fixed" -- CEN variant.
     power_allocation : str, default "waterfilling" -- of the SVD precoder.
     num_iter : int, default 20 -- BP iterations.
     seed : int or None -- seed of the channels the links create.
@@ -421,7 +425,7 @@ class SCSC(keras.Model):
     def __init__(self, ppen, proxy, segnet, pcen, num_channel_uses: Sequence[int],
                  qualities: Sequence[int] = SCSC_Q_VALUES, codec: str = "hevc",
                  num_bits_per_symbol: int = 2, coderate: float = 0.5, channel=None,
-                 fallback=None, combiner: str = "adaptive",
+                 fallback=None, combiner: str = "learned",
                  power_allocation: str = "waterfilling", num_iter: int = 20,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)

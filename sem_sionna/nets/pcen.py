@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 from sionna.phy.mapping import qam
 
+from sem_sionna.nets.cen import ChannelCEN
 from sem_sionna.utils.scalars import ScalarArgsLayer
 from sem_sionna.utils.checks import (check_complex, check_noise_variance,
                                      check_num_bits_per_symbol, check_positive_int,
@@ -448,6 +449,10 @@ class CEN(keras.layers.Layer):
 class PCEN(ScalarArgsLayer):
     """PEN at the transmitter and CEN at the receiver, sharing ``U2``.
 
+    ``cen`` is the fixed combiner of Eq. (11); ``ccen`` the channel-conditioned one
+    (:class:`~sem_sionna.nets.cen.ChannelCEN`, used by ``combiner="learned"`` of
+    :func:`sem_sionna.links.scsc.pcen_precode`).
+
     Calling the layer precodes (the ``SVDPrecoder`` call style); :meth:`combine`
     is the receiver side and :meth:`loss` is ``L_pcen`` with the current ``U2``.
 
@@ -489,6 +494,7 @@ class PCEN(ScalarArgsLayer):
         self.pen = PEN(num_layers, num_bits_per_symbol, gamma_init, alpha_init, temperature,
                        name="pen")
         self.cen = CEN(self.num_tx_ant, gain_init, name="cen")
+        self.ccen = ChannelCEN(self.num_tx_ant, self.num_rx_ant, name="ccen")
         self.num_layers = self.pen.num_layers
         self.num_bits_per_symbol = self.pen.num_bits_per_symbol
         self.gamma_init = self.pen.gamma_init
@@ -503,6 +509,7 @@ class PCEN(ScalarArgsLayer):
         nt, nr = self.num_tx_ant, self.num_rx_ant
         self.pen.build((None, nt, None), (None, nr, nt))
         self.cen.build((None, nr, None))
+        self.ccen.build()
 
     @property
     def u2(self) -> tf.Tensor:

@@ -26,19 +26,19 @@ import tensorflow as tf
 
 from sem_sionna.data import as_dataset
 from sem_sionna.links.mimo_jscc import MIMOJSCC
-from sem_sionna.links.scsc import SCSC, pcen_precode
-from sem_sionna.nets.pcen import PCEN, pcen_loss
+from sem_sionna.links.scsc import SCSC
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
-from sem_sionna.phy.mapping import QAMMapper
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
 from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.train.loop import Trainer
+from sem_sionna.train.scsc_pcen import chain_symbols, pcen_objective, train_pcen
 
-__all__ = ["LOSS_WEIGHTS", "SEG_TARGETS", "soft_iou_loss", "scsc_loss", "train_segnet",
-           "train_pcen", "proxy_targets", "train_proxy", "train_scsc", "train_mimo_jscc"]
+__all__ = ["LOSS_WEIGHTS", "SEG_TARGETS", "PRE_SCALE", "soft_iou_loss", "masked_mse",
+           "scsc_loss", "train_segnet", "train_pcen", "chain_symbols", "proxy_targets",
+           "train_proxy", "train_scsc", "train_mimo_jscc"]
 
 #: ``(lambda_1, lambda_2, lambda_3)`` of Eq. (19): weights of L_pcen, L_seg, L_pre.
 LOSS_WEIGHTS = (0.1, 0.5, 0.1)
@@ -47,9 +47,16 @@ LOSS_WEIGHTS = (0.1, 0.5, 0.1)
 #: image (Eq. (20)) or the ground-truth mask.
 SEG_TARGETS = ("teacher", "mask")
 
+#: Scale of ``L_pre``: the MSE of 8-bit pixel values (0..255) over 100, i.e.
+#: ``L_pre = MSE_[0,1] * 255**2 / 100`` (``L_pre = 1`` at PSNR 28.1 dB). On the [0, 1]
+#: scale ``lambda_3 L_pre`` is ~1e-3 against ``lambda_2 L_seg`` ~0.3 and PPEN gives up
+#: pixel fidelity for the task loss; on this scale the two terms are of one order.
+PRE_SCALE = 255.0 ** 2 / 100.0
+
 
 # ------------------------------------------------------------------------------ losses
-def soft_iou_loss(logits: tf.Tensor, target: tf.Tensor, num_classes: int) -> tf.Tensor:
+def soft_iou_loss(logits: tf.Tensor, target: tf.Tensor, num_classes: int,
+                  weights: tf.Tensor | None = None) -> tf.Tensor:
     """``L_seg`` (Eq. (20)): one minus the soft IoU averaged over the classes present.
 
     ``IoU_b = sum(p_b t_b) / sum(p_b + t_b - p_b t_b)`` with ``p`` the softmax of
@@ -62,6 +69,8 @@ def soft_iou_loss(logits: tf.Tensor, target: tf.Tensor, num_classes: int) -> tf.
     target : [b, H, W], int -- class ids (the segmentation of the original image in
         Eq. (20), or the ground-truth mask).
     num_classes : int.
+    weights : None or [b], tf.float32 -- per-example weights (0 drops an example, e.g. a
+        failed block: its gradient is then zero).
 
     Output
     ------
@@ -70,11 +79,23 @@ def soft_iou_loss(logits: tf.Tensor, target: tf.Tensor, num_classes: int) -> tf.
     num_classes = check_positive_int(num_classes, "num_classes", minimum=2)
     p = tf.nn.softmax(tf.cast(logits, tf.float32), axis=-1)
     t = tf.one_hot(tf.cast(target, tf.int32), num_classes, dtype=tf.float32)
+    if weights is not None:
+        w = tf.reshape(tf.cast(weights, tf.float32), [-1, 1, 1, 1])
+        p, t = p * w, t * w
     inter = tf.reduce_sum(p * t, axis=[0, 1, 2])
     union = tf.reduce_sum(p + t - p * t, axis=[0, 1, 2])
     present = tf.cast(tf.reduce_sum(t, axis=[0, 1, 2]) > 0, tf.float32)
     iou = inter / (union + 1e-6)
     return 1.0 - tf.reduce_sum(iou * present) / tf.maximum(tf.reduce_sum(present), 1.0)
+
+
+def masked_mse(a: tf.Tensor, b: tf.Tensor, weights: tf.Tensor | None = None) -> tf.Tensor:
+    """Mean squared error per example, averaged with ``weights`` [b] (None: all 1)."""
+    per_example = tf.reduce_mean(tf.square(a - b), axis=list(range(1, len(a.shape))))
+    if weights is None:
+        return tf.reduce_mean(per_example)
+    w = tf.cast(weights, tf.float32)
+    return tf.reduce_sum(w * per_example) / tf.maximum(tf.reduce_sum(w), 1.0)
 
 
 def scsc_loss(l_pcen, l_seg, l_pre, weights: Sequence[float] = LOSS_WEIGHTS) -> tf.Tensor:
@@ -110,22 +131,6 @@ def _uniform(shape, low, high, seed_gen):
     return keras.random.uniform(shape, float(low), float(high), seed=seed_gen)
 
 
-def _qpsk_points() -> tf.Tensor:
-    """``[4], tf.complex64``: the QPSK points of ``phy.QAMMapper(2)`` in label order."""
-    labels = tf.constant([[0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0]])
-    return QAMMapper(2)(labels)[0]
-
-
-def _pcen_loss_on_random_streams(pcen: PCEN, precoder: SVDPrecoder, channel: MIMOChannel,
-                                 batch, idx: tf.Tensor, no: tf.Tensor, combiner: str,
-                                 points: tf.Tensor) -> tf.Tensor:
-    """``L_pcen`` (Eq. (10)) of the QPSK streams ``points[idx]`` (``idx`` ``[batch, ns, S]``
-    labels) over ``batch`` fresh channel draws at the noise variances ``no`` ``[batch]``."""
-    h, h_hat = channel.generate(batch)
-    x_p, _, u2, z = pcen_precode(pcen, precoder, tf.gather(points, idx), h_hat, no, combiner)
-    return pcen_loss(x_p, u2, h, z, no=no)
-
-
 # ----------------------------------------------------------------------------- stages
 def train_segnet(segnet: SegNet, images, masks, epochs: int, *, batch_size: int = 16,
                  lr: float = 3e-3, ckpt_dir=None, seed: int = 0) -> dict:
@@ -157,44 +162,6 @@ def train_segnet(segnet: SegNet, images, masks, epochs: int, *, batch_size: int 
                       checkpoint={"segnet": _Parts(segnet)}, ckpt_dir=ckpt_dir)
     return _history(trainer.fit(_shuffled(images, masks, batch_size=batch_size, seed=seed),
                                 epochs))
-
-
-def train_pcen(pcen: PCEN, channel: MIMOChannel, steps: int, *, batch_size: int = 64,
-               num_symbols: int = 32, snr_range: Sequence[float] = (2.0, 12.0),
-               lr: float = 0.01, combiner: str = "adaptive", power_allocation="waterfilling",
-               train_cen: bool = False, ckpt_dir=None, seed: int = 0) -> dict:
-    """Train PEN's ``gamma_t, alpha_t`` (and CEN with ``train_cen``) on ``L_pcen`` (stage 2).
-
-    Each step draws QPSK streams, channels (with the channel's CSI error) and SNRs
-    uniform in ``snr_range``; ``x_p`` is the water-filling SVD precoder's output and the
-    loss is Eq. (10) with the noise expectation in closed form (Eq. (11)).
-
-    ``train_cen=False`` (default) keeps CEN's learned matrix at identity: trained on
-    ``L_pcen`` it shrinks towards the LMMSE estimate of ``x_p`` and lowers the decoded
-    block rate of the adaptive combiner (see :mod:`sem_sionna.links.scsc`).
-
-    Output
-    ------
-    history : dict -- per-epoch ``loss`` (one epoch of ``steps`` steps).
-    """
-    steps = check_positive_int(steps, "steps")
-    precoder = SVDPrecoder(pcen.num_tx_ant, power_allocation)
-    if not pcen.built:
-        pcen.build()
-    seed_gen = keras.random.SeedGenerator(seed)
-    ns = pcen.num_tx_ant
-    points = _qpsk_points()
-
-    def loss_fn(_):
-        idx = keras.random.randint((batch_size, ns, num_symbols), 0, 4, seed=seed_gen)
-        no = snrdb2no(_uniform((batch_size,), *snr_range, seed_gen))
-        return _pcen_loss_on_random_streams(pcen, precoder, channel, batch_size, idx, no,
-                                            combiner, points), {}
-
-    variables = pcen.pen.trainable_weights + (pcen.cen.trainable_weights if train_cen else [])
-    trainer = Trainer("pcen", loss_fn, variables, lr=lr,
-                      checkpoint={"pcen": _Parts(pcen)}, ckpt_dir=ckpt_dir)
-    return _history(trainer.fit(tf.data.Dataset.range(steps).batch(1), 1))
 
 
 def proxy_targets(model: SCSC, images, draws: int, *,
@@ -273,8 +240,10 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
                snr_range: Sequence[float] = (2.0, 12.0), qualities: Sequence[int] | None = None,
                loss_weights: Sequence[float] = LOSS_WEIGHTS, lr: float = 5e-4,
                train_pcen: bool = True, seg_target: str = "teacher", masks=None,
-               pcen_symbols: int = 32, ckpt_dir=None, seed: int = 0) -> dict:
-    """End-to-end SCSC training (Alg. 2, stage 4): PPEN (and PEN) through the real chain.
+               pcen_symbols=None, pcen_window: int = 32, pre_scale: float = PRE_SCALE,
+               val_images=None, patience: int | None = None, proxy_refresh: int = 0,
+               proxy_lr: float = 1e-3, ckpt_dir=None, seed: int = 0) -> dict:
+    """End-to-end SCSC training (Alg. 2, stage 4): PPEN (and PCEN) through the real chain.
 
     Per step: one ``Q`` drawn from ``qualities`` for the batch, SNRs uniform in
     ``snr_range`` per image; ``out = model(x_o, snr, Q)`` runs PPEN, the chain (forward)
@@ -282,14 +251,24 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
     ``L = lambda_1 L_pcen + lambda_2 L_seg + lambda_3 L_pre`` with
     ``L_seg = soft_iou_loss(logits, target)`` (target: SegNet's segmentation of the
     original image, Eq. (20); or the ground-truth ``masks`` with ``seg_target="mask"``),
-    ``L_pre = MSE(x_o, x_hat)`` and ``L_pcen`` of PCEN on random QPSK streams over the
-    model's channel. AdamW with ``beta_n = beta_0 (1 - n/K)^0.9`` (Sec. IV-A-4).
-    Trainable: PPEN, and PEN's ``gamma_t, alpha_t`` with ``train_pcen``; the proxy and
-    SegNet are frozen.
+    ``L_pre = pre_scale * MSE(x_o, x_hat)`` (:data:`PRE_SCALE`) and ``L_pcen`` of PCEN on
+    windows of ``pcen_symbols`` (the chain's own streams, ``[N, ns, S]``; None: uniform
+    QPSK) over the model's channel. ``L_seg`` and ``L_pre`` are averaged over the blocks
+    the chain decoded: a failed block returns the fallback image, whose loss says nothing
+    about PPEN and whose proxy gradient would train PPEN on noise (its gradient is zero).
+    AdamW with ``beta_n = beta_0 (1 - n/K)^0.9`` (Sec. IV-A-4). Trainable: PPEN, and
+    PCEN (PEN and the channel-conditioned CEN) with ``train_pcen``; SegNet is frozen.
+
+    ``proxy_refresh > 0``: after every epoch the proxy takes one pass over
+    ``proxy_refresh`` training images pre-processed by the current PPEN against the real
+    chain (decoded blocks only), so that it follows PPEN's output distribution.
+    ``val_images`` with ``patience``: stop when the validation loss (same objective)
+    has not improved for ``patience`` epochs.
 
     Output
     ------
-    history : dict -- per-epoch ``loss``, ``l_seg``, ``l_pre``, ``l_pcen``.
+    history : dict -- per-epoch ``loss``, ``l_seg``, ``l_pre``, ``l_pcen``, ``decoded``
+    (and ``val_mse`` = validation loss, ``proxy_loss``).
     """
     if seg_target not in SEG_TARGETS:
         raise ValueError(f"`seg_target` must be one of {list(SEG_TARGETS)}, got {seg_target!r}")
@@ -305,7 +284,9 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
     channel = MIMOChannel.from_config(model.channel)
     precoder = SVDPrecoder(model.pcen.num_tx_ant, model.power_allocation)
     ns = model.pcen.num_tx_ant
-    points = _qpsk_points()
+    qpsk = np.array([1 + 1j, 1 - 1j, -1 + 1j, -1 - 1j], np.complex64) / np.float32(np.sqrt(2.0))
+    pool = tf.constant(qpsk[np.random.default_rng(seed).integers(0, 4, (64, ns, pcen_window))]
+                       if pcen_symbols is None else np.asarray(pcen_symbols, np.complex64))
     q_table = tf.constant(qualities, tf.float32)
     num_classes = model.segnet.num_classes
     steps = max(1, len(images) // min(batch_size, len(images))) * check_positive_int(
@@ -313,32 +294,70 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
     schedule = keras.optimizers.schedules.PolynomialDecay(lr, steps, 0.0, power=0.9)
     optimizer = keras.optimizers.AdamW(learning_rate=schedule)
 
-    def loss_fn(batch):
-        x_o, masks_b = (batch, None) if masks is None else batch
+    def decoded_mask(x_hat):
+        # the chain ran for x_hat (data dependency): its per-block CRC result
+        return tf.numpy_function(
+            lambda _: model.last_chain_info["decoded_mask"].astype(np.float32), [x_hat],
+            tf.float32, stateful=True)
+
+    def objective(x_o, masks_b):
         b = tf.shape(x_o)[0]
         q = tf.gather(q_table, keras.random.randint((), 0, len(qualities), seed=seed_gen))
         snr = _uniform((b,), *snr_range, seed_gen)
         out = model(x_o, snr, tf.fill([b], q))
+        ok = tf.ensure_shape(decoded_mask(out["x_hat"]), [None])
         if seg_target == "teacher":
             target = tf.argmax(model.segnet(x_o, training=False), -1, output_type=tf.int32)
         else:
             target = masks_b
-        l_seg = soft_iou_loss(out["logits"], target, num_classes)
-        l_pre = tf.reduce_mean(tf.square(out["x_hat"] - x_o))
-        idx = keras.random.randint((b, ns, pcen_symbols), 0, 4, seed=seed_gen)
-        l_pcen = _pcen_loss_on_random_streams(model.pcen, precoder, channel, b, idx,
-                                              snrdb2no(snr), model.combiner, points)
+        l_seg = soft_iou_loss(out["logits"], target, num_classes, weights=ok)
+        l_pre = pre_scale * masked_mse(out["x_hat"], x_o, ok)
+        i = keras.random.randint((b,), 0, int(pool.shape[0]), seed=seed_gen)
+        j = keras.random.randint((), 0, int(pool.shape[2]) - pcen_window + 1, seed=seed_gen)
+        s = tf.gather(pool, i)[:, :, j:j + pcen_window]
+        h, h_hat = channel.generate(b)
+        l_pcen = pcen_objective(model.pcen, precoder, s, h, h_hat, snrdb2no(snr),
+                                model.combiner)
         loss = scsc_loss(l_pcen, l_seg, l_pre, loss_weights)
-        return loss, {"l_seg": l_seg, "l_pre": l_pre, "l_pcen": l_pcen}
+        return loss, {"l_seg": l_seg, "l_pre": l_pre, "l_pcen": l_pcen,
+                      "decoded": tf.reduce_mean(ok)}
+
+    def loss_fn(batch):
+        return objective(*((batch, None) if masks is None else batch))
+
+    def eval_fn(batch):
+        return {"mse": objective(batch, None)[0]}
+
+    refresh_rng = np.random.default_rng(seed + 1)
+
+    def refresh():
+        if proxy_refresh <= 0:
+            return {}
+        idx = refresh_rng.choice(len(images), min(proxy_refresh, len(images)), replace=False)
+        targets = proxy_targets(model, images[idx], 1, snr_range=snr_range,
+                                batch_size=batch_size, use_ppen=True,
+                                seed=int(refresh_rng.integers(1 << 30)))
+        hist = train_proxy(model.proxy, targets, 1, batch_size=batch_size, lr=proxy_lr,
+                           seed=int(refresh_rng.integers(1 << 30)))
+        return {"proxy_loss": hist["loss"][-1]}
 
     variables = list(model.ppen.trainable_weights)
     if train_pcen:
         variables += model.pcen.pen.trainable_weights
+        variables += (model.pcen.ccen if model.combiner == "learned"
+                      else model.pcen.cen).trainable_weights
     arrays = (images,) if masks is None else (images, np.asarray(masks, np.int32))
+    val = None
+    if val_images is not None and patience is not None and seg_target == "teacher":
+        val = as_dataset(np.asarray(val_images, np.float32),
+                         batch_size=min(batch_size, len(val_images)))
     trainer = Trainer("scsc", loss_fn, variables, optimizer=optimizer,
+                      eval_fn=eval_fn if val is not None else None,
                       checkpoint={"ppen": _Parts(model.ppen), "pcen": _Parts(model.pcen)},
                       ckpt_dir=ckpt_dir)
-    return _history(trainer.fit(_shuffled(*arrays, batch_size=batch_size, seed=seed), epochs))
+    return _history(trainer.fit(_shuffled(*arrays, batch_size=batch_size, seed=seed), epochs,
+                                val_dataset=val, early_stopping_patience=patience if val
+                                is not None else None, extra=refresh))
 
 
 def train_mimo_jscc(model: MIMOJSCC, images, epochs: int, *, batch_size: int = 16,

@@ -79,6 +79,35 @@ def test_smoke_writes_every_output(smoke):
             assert r["channel"] == "awgn" and r["cbr"] == pytest.approx(1 / 12, rel=1e-5)
 
 
+def test_smoke_ci_columns_claims_and_per_image_samples(smoke):
+    from sem_sionna.metrics import PerImage, VERDICTS
+    table = read_csv(smoke / "metrics.csv")
+    for metric in ("miou", "psnr", "ms_ssim"):
+        for r in table:
+            assert f"{metric}_ci95" in r
+            if r["n_images"] >= 2:
+                assert math.isfinite(r[f"{metric}_ci95"]) and r[f"{metric}_ci95"] >= 0, (
+                    metric, r["scheme"])
+    for r in table:
+        if r["scheme"] in ("digital", "scsc"):
+            assert math.isfinite(r["decoded_ci95"])
+    samples = PerImage.load(smoke / "per_image.npz")
+    assert {"digital", "scsc"} <= set(samples.schemes())
+    claims = json.loads((smoke / "claims.json").read_text())
+    assert isinstance(claims, list) and {c["id"] for c in claims} >= {
+        "table2_bd_vs_digital", "fig6_scsc_above_digital", "fig16_ablations_below_scsc"}
+    for c in claims:
+        assert set(c) >= {"id", "source", "statement", "rule", "verdict", "evidence"}
+        assert c["verdict"] in VERDICTS
+    bd = read_csv(smoke / "bd_rates.csv")
+    assert {"scheme", "bd_cbr_pct", "bd_psnr_db"} <= set(bd[0])
+    link = read_csv(smoke / "pcen_link.csv")
+    assert {r["variant"] for r in link} == {"svd", "pcen_untrained", "pcen_trained"}
+    record = json.loads((smoke / "run.json").read_text())
+    assert len(record["pcen_parameters"]["gamma"]) == 10
+    assert len(record["training"]["pcen"]["gamma"]) == 10  # after stage 2
+
+
 def test_smoke_sweep_is_deterministic(smoke, tmp_path):
     """Same seed and the same trained weights (loaded from ckpt/) -> identical metrics.csv."""
     shutil.copytree(smoke / "ckpt", tmp_path / "ckpt")

@@ -108,3 +108,37 @@ def test_imperfect_csi_channel_has_the_configured_error_variance():
     np.testing.assert_array_equal(h.numpy(), h_hat.numpy())
     with pytest.raises(ValueError, match="csi"):
         mimo_channel_config("rayleigh", "partial")
+
+
+def test_pair_candidates_take_the_finest_q_that_fits_each_rate():
+    from sem_sionna.experiments.scsc_mimo_pairs import (LDPC_RATES, pair_candidates,
+                                                        payload_capacity)
+    n = 600
+    caps = {r: payload_capacity(n, r) for r in LDPC_RATES}
+    assert caps[0.2] < caps[1 / 3] < caps[0.5] < caps[2 / 3]
+    budgets = {28: caps[2 / 3] - 1, 34: caps[0.5] - 1, 41: caps[0.2] - 1, 45: 10 ** 6}
+    got = dict((r, q) for q, r in pair_candidates(n, budgets))
+    assert got == {0.2: 41, 1 / 3: 41, 0.5: 34, 2 / 3: 28}
+    assert pair_candidates(n, {45: 10 ** 6}) == []  # nothing fits: no pair
+
+
+def test_pair_selection_uses_the_validation_images_only():
+    """The score on the validation images decides; test images never enter the choice
+    (here they would prefer the other pair)."""
+    from sem_sionna.experiments.scsc_mimo_pairs import select_pair
+    val = np.zeros((4, 8, 8, 3), np.float32)
+    test = np.ones((4, 8, 8, 3), np.float32)
+    seen = []
+
+    def score(pair, images):
+        seen.append(images)
+        q, rate = pair
+        # on validation (zeros) the low rate wins, on test (ones) the high rate would
+        return -rate if float(images.mean()) == 0.0 else rate
+
+    best, scores = select_pair(score, [(41, 0.2), (34, 0.5)], val)
+    assert best == (41, 0.2) and set(scores) == {(41, 0.2), (34, 0.5)}
+    assert all(im is val for im in seen)
+    assert select_pair(score, [(41, 0.2), (34, 0.5)], test)[0] == (34, 0.5)
+    with pytest.raises(ValueError, match="candidates"):
+        select_pair(score, [], val)

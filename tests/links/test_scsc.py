@@ -57,7 +57,7 @@ def test_adaptive_combiner_makes_pen_exact_with_perfect_csi(rng):
     pcen = PCEN(2, 2, num_layers=4)
     h, h_hat = MIMOChannel(2, 2, seed=5).generate(16)
     s = _qpsk(rng, 16, 10)
-    x_p, _, u2, z = pcen_precode(pcen, SVDPrecoder(2, "equal"), s, h_hat, 0.1)
+    x_p, _, u2, z = pcen_precode(pcen, SVDPrecoder(2, "equal"), s, h_hat, 0.1, "adaptive")
     assert u2.shape == (16, 2, 2)
     np.testing.assert_allclose(np.abs(z.numpy()) ** 2, 0.5, rtol=1e-5)
     np.testing.assert_allclose((u2 @ h @ z).numpy(), x_p.numpy(), atol=1e-3)

@@ -96,14 +96,17 @@ def test_brief_training_reduces_pcen_loss():
     def step(h, x_p):
         with tf.GradientTape() as tape:
             loss = pcen.loss(x_p, h, pcen(x_p, h, no), no=no)
-        grads = tape.gradient(loss, pcen.trainable_weights)
-        opt.apply_gradients(zip(grads, pcen.trainable_weights))
+        grads = tape.gradient(loss, fixed_path)
+        opt.apply_gradients(zip(grads, fixed_path))
 
+    # PCEN's own call uses the fixed CEN of Eq. (11); the channel-conditioned one is
+    # used by links.scsc.pcen_precode(combiner="learned")
+    fixed_path = pcen.pen.trainable_weights + pcen.cen.trainable_weights
     for _ in range(60):
         step(*_svd_batch(rng, 64, 8))
     final = float(pcen.loss(x_val, h_val, pcen(x_val, h_val, no), no=no))
     assert final < initial - 0.01
-    assert len(pcen.trainable_weights) == 4  # gamma, alpha, Re U2, Im U2
+    assert len(fixed_path) == 4  # gamma, alpha, Re U2, Im U2
 
 
 def test_gradients_reach_gamma_alpha_and_u2(rng):
@@ -111,7 +114,7 @@ def test_gradients_reach_gamma_alpha_and_u2(rng):
     pcen = PCEN(NT, NR, num_layers=3, gain_init=0.5)
     with tf.GradientTape() as tape:
         loss = pcen.loss(x_p, h, pcen(x_p, h, 0.1), no=0.1)
-    for g in tape.gradient(loss, pcen.trainable_weights):
+    for g in tape.gradient(loss, pcen.pen.trainable_weights + pcen.cen.trainable_weights):
         assert g is not None and np.abs(g.numpy()).max() > 0
 
 
@@ -177,7 +180,7 @@ def test_build_creates_all_weights():
     pcen = PCEN(NT, NR, num_layers=4)
     pcen.build()
     names = sorted(w.path.split("/")[-1] for w in pcen.weights)
-    assert names == ["alpha", "gamma", "u2_imag", "u2_real"]
+    assert names == ["alpha", "bias", "gamma", "kernel", "log_beta", "u2_imag", "u2_real"]
 
 
 def test_eager_graph_xla_agree(rng):
