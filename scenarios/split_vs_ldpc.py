@@ -26,11 +26,12 @@ PROFILES = {
                     mcs=((1 / 2, 4), (3 / 4, 6))),
     # S1 at M = 2048, N = 8: interface capacity sum (M/N)(1 - H2(eps_i)) ~ 1440 bits, above
     # BPG's payload and the AWGN capacity of K = 128 at 20 dB (852 bits); stage 2 warm
-    # started with the straight-through estimator, then S1's VIMCO. S0 at M = 512 with
-    # mu moving 10x faster than the other weights (384 steps instead of S0's ~98 k)
+    # started with the straight-through estimator, then S1's VIMCO (lr 1e-4: its gradient is
+    # noisy at J = 8). S0 at M = 512 with mu moving 10x faster than the other weights
+    # (384 steps instead of S0's ~98 k)
     "quick": Config(n_train=2048, n_val=64, n_test=64, num_bits=2048, s0_num_bits=512,
                     filters=32, units=256, batch_size=32, lr=1e-3, vimco_samples=8,
-                    stage2_estimator="vimco", stage1=Schedule(6),
+                    stage2_estimator="vimco", vimco_lr=1e-4, stage1=Schedule(6),
                     stage2_warmup=Schedule(12), stage2=Schedule(3), s0_stage2=Schedule(12),
                     deepjscc=Schedule(8), s0_tokens=32, s0_embed_dim=64,
                     s0_transformer_blocks=1, mu_lr_scale=10.0, cbrs=(1 / 24, 1 / 48),

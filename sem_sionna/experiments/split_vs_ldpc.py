@@ -25,7 +25,8 @@ from sem_sionna.experiments import report
 from sem_sionna.experiments.split_vs_ldpc_config import Config, Schedule, SwinConfig
 from sem_sionna.experiments.split_vs_ldpc_report import (CLAIMS, generalisation_rows,
                                                          interface_ber_rows, learned_eps_rows,
-                                                         plot_interface, write_table)
+                                                         learning_curve_rows, plot_interface,
+                                                         plot_learning_curves, write_table)
 from sem_sionna.experiments.split_vs_ldpc_train import (describe, num_symbols, train_deepjscc,
                                                         train_learned_interface,
                                                         train_split_jscc)
@@ -172,13 +173,15 @@ def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
 def interface_tables(cfg: Config, models: Models, val_images, test_images, out,
                      record: sweep.RunRecord) -> dict[str, list[dict]]:
     """``interface_ber.csv`` (S1, per level, SNR and CBR), ``learned_eps.csv`` (S0: eps
-    and flip cost per bit) and ``generalisation.csv`` (validation vs test PSNR)."""
+    and flip cost per bit), ``generalisation.csv`` (validation vs test PSNR) and
+    ``learning_curves.csv`` (per stage and epoch)."""
     with record.stage("interface_tables"):
         tables = {
             "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
             "learned_eps": learned_eps_rows(cfg, models.learned_interface["full"],
                                             test_images),
-            "generalisation": generalisation_rows(cfg, models, val_images, test_images)}
+            "generalisation": generalisation_rows(cfg, models, val_images, test_images),
+            "learning_curves": learning_curve_rows(models.histories)}
         for name, rows in tables.items():
             write_table(out / f"{name}.csv", rows)
     record.set("generalisation", tables["generalisation"])
@@ -194,6 +197,7 @@ def plot_figures(cfg: Config, rows, tables, schemes, test_images, out,
         plot.metric_vs_snr(rows, "ms_ssim", out / "ms_ssim_vs_snr.png")
         plot.failure_rate_vs_snr(rows, out / "decode_failure_vs_snr.png")
         plot_interface(cfg, tables, out)
+        plot_learning_curves(tables["learning_curves"], out)
         plot_examples(cfg, schemes, labels, test_images, out)
     record.set("scheme_labels", labels)
 

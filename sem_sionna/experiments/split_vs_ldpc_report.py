@@ -5,6 +5,8 @@
   SNR and CBR over AWGN, with the 95 % interval over the test images.
 * ``learned_eps.csv`` -- S0: every bit's learned flip probability and its measured flip
   cost (increase of the test MSE, pixels in [0, 1], when that bit alone is flipped).
+* ``learning_curves.csv`` -- per stage and epoch: training and validation PSNR, the
+  learning rate and (S1's channel stage) the BER of every level; ``learning_curves.png``.
 * ``generalisation.csv`` -- PSNR of the source codes (error-free bits, and bits through
   their training interface) and of the end-to-end links at the highest SNR, on the
   validation patches (training photos) and on the test photos.
@@ -25,7 +27,7 @@ from sem_sionna.utils import derive_seed
 from sem_sionna.utils.io import format_value, write_csv
 
 __all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "generalisation_rows",
-           "plot_interface", "write_table"]
+           "learning_curve_rows", "plot_interface", "plot_learning_curves", "write_table"]
 
 #: CBRs of the seeds' figures.
 CBR_24, CBR_48 = 1 / 24, 1 / 48
@@ -171,3 +173,47 @@ def plot_interface(cfg: Config, tables: dict, out) -> None:
                    xlabel="flip cost (test MSE increase, 0..255 scale)",
                    ylabel="flip probability eps", logy=True,
                    title="S0 learned interface: eps vs bit importance")
+
+
+def _flat_histories(histories: dict):
+    """``(stage, history)`` pairs; S1's channel stage splits into warm-up and main."""
+    for name, hist in histories.items():
+        if hist and all(isinstance(v, dict) for v in hist.values()):
+            for part, sub in hist.items():
+                yield f"{name}_{part}", sub
+        elif hist:
+            yield name, hist
+
+
+def learning_curve_rows(histories: dict) -> list[dict]:
+    """One row per stage and epoch: ``stage, epoch, psnr, val_psnr, lr`` and, where
+    logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std``."""
+    rows = []
+    for stage, hist in _flat_histories(histories):
+        n = len(hist.get("loss", []))
+        for e in range(n):
+            row = {"stage": stage, "epoch": e + 1}
+            for key, values in hist.items():
+                if key == "val_mse":
+                    row["val_psnr"] = float(-10.0 * np.log10(max(values[e], 1e-12)))
+                elif key in ("psnr", "lr", "ber", "eps_mean", "eps_std") or key.startswith(
+                        "ber_level_"):
+                    row[key] = float(values[e])
+            rows.append(row)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def plot_learning_curves(rows: list[dict], out) -> None:
+    """``learning_curves.png``: validation PSNR against epochs, one line per stage."""
+    stages = list(dict.fromkeys(r["stage"] for r in rows if r.get("val_psnr") is not None))
+    if not stages:
+        return
+    epochs = max(r["epoch"] for r in rows)
+    ys = {}
+    for stage in stages:
+        by_epoch = {r["epoch"]: r["val_psnr"] for r in rows if r["stage"] == stage}
+        ys[stage] = [by_epoch.get(e, float("nan")) for e in range(1, epochs + 1)]
+    plot.line_plot(list(range(1, epochs + 1)), ys, out / "learning_curves.png",
+                   xlabel="epoch", ylabel="validation PSNR (dB)",
+                   title="training stages (validation patches)")

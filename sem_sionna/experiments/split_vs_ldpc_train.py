@@ -68,7 +68,7 @@ def _source_pair(cfg: Config, image_shape, num_bits: int, backbone: str = "conv"
 def _schedule_key(cfg: Config) -> dict:
     return {"lr": cfg.lr, "batch_size": cfg.batch_size, "n_train": cfg.n_train,
             "n_val": cfg.n_val, "lr_patience": cfg.lr_patience, "lr_factor": cfg.lr_factor,
-            "early_stop": cfg.early_stop}
+            "early_stop": cfg.early_stop, "restore_best": True}
 
 
 def source_key(cfg: Config, kind: str, image_shape, seed: int) -> dict:
@@ -104,7 +104,7 @@ def _stage_kwargs(cfg: Config, schedule, seed: int, log, val, estimator: str = "
     return dict(epochs=schedule.epochs, steps_per_epoch=schedule.steps, lr=cfg.lr,
                 batch_size=batch, seed=seed, log=log, val_dataset=val,
                 lr_patience=cfg.lr_patience, lr_factor=cfg.lr_factor,
-                early_stopping_patience=cfg.early_stop)
+                early_stopping_patience=cfg.early_stop, restore_best=True)
 
 
 def source_bits(mapper, images, batch_size: int = 256) -> np.ndarray:
@@ -144,7 +144,8 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
                "units": cfg.units, "stage2_epochs": cfg.stage2.epochs,
                "stage2_steps": cfg.stage2.steps, "train_snr_db": cfg.train_snr_db,
                "stage2_estimator": cfg.stage2_estimator,
-               "stage2_warmup": None if warm is None else [warm.epochs, warm.steps]}
+               "stage2_warmup": None if warm is None else [warm.epochs, warm.steps],
+               "vimco_lr": cfg.vimco_lr}
 
         def stage2(work, h=h, q=q):
             common = dict(source_mapper=f, num_samples=cfg.vimco_samples,
@@ -154,10 +155,12 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
                 out["warmup"] = train_channel_stage(
                     h, q, g, bits, cfg.train_snr_db, estimator="ste", ckpt_dir=work / "warm",
                     **common, **_stage_kwargs(cfg, warm, seed, log, val))
+            kwargs = _stage_kwargs(cfg, cfg.stage2, seed, log, val, cfg.stage2_estimator)
+            if cfg.stage2_estimator == "vimco" and cfg.vimco_lr is not None:
+                kwargs["lr"] = cfg.vimco_lr
             out["main"] = train_channel_stage(
                 h, q, g, bits, cfg.train_snr_db, estimator=cfg.stage2_estimator,
-                ckpt_dir=work / "main", **common,
-                **_stage_kwargs(cfg, cfg.stage2, seed, log, val, cfg.stage2_estimator))
+                ckpt_dir=work / "main", **common, **kwargs)
             return out
 
         _, histories[f"s1_channel_cbr{k}"] = store.load_or_train(

@@ -113,7 +113,8 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
                        distortion_scale: float = 1.0, mse_weight: float = 1.0, optimizer=None,
                        steps_per_epoch: int | None = None, val_dataset=None,
                        lr_patience: int | None = None, lr_factor: float = 0.8,
-                       early_stopping_patience: int | None = None, jit_compile: bool = False,
+                       early_stopping_patience: int | None = None, restore_best: bool = False,
+                       jit_compile: bool = False,
                        strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
                        log: Callable[[str], None] | None = None, ckpt_dir=None) -> dict:
     """Train the source mapper and demapper over a binary interface (stage 1).
@@ -144,6 +145,7 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
         ``lr_patience`` (learning rate times ``lr_factor`` after that many epochs without
         improvement; S1: 2, 0.8) and ``early_stopping_patience`` (S1: 4); otherwise the
         training loss is monitored.
+    restore_best : bool -- end with the weights of the best monitored epoch.
     jit_compile : bool -- compile the step with XLA.
     strategy : tf.distribute.Strategy or None -- models must have been created in its scope.
     seed : int or None -- seed of the samples' ``SeedGenerator`` and of the shuffling.
@@ -218,7 +220,7 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
         return {}
 
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
-                       early_stopping_patience, extra)
+                       early_stopping_patience, extra, restore_best)
 
 
 # ----------------------------------------------------------------------------- stage 2
@@ -230,7 +232,8 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                         batch_size: int = 32, distortion_scale: float = 1.0, optimizer=None,
                         steps_per_epoch: int | None = None, val_dataset=None,
                         lr_patience: int | None = None, lr_factor: float = 0.8,
-                        early_stopping_patience: int | None = None, jit_compile: bool = False,
+                        early_stopping_patience: int | None = None, restore_best: bool = False,
+                        jit_compile: bool = False,
                         strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
                         log: Callable[[str], None] | None = None, ckpt_dir=None,
                         num_levels: int | None = None) -> dict:
@@ -375,7 +378,7 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
     trainer = Trainer("channel stage", step, variables, optimizer, lr, jit_compile, strategy,
                       eval_step, _trackables(channel_mapper, channel_demapper), ckpt_dir, log)
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
-                       early_stopping_patience)
+                       early_stopping_patience, restore_best=restore_best)
 
 
 # ----------------------------------------------------------------------------- DeepJSCC
@@ -385,7 +388,8 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
                          name: str = "deepjscc", log: Callable[[str], None] | None = None,
                          ckpt_dir=None, val_dataset=None, lr_patience: int | None = None,
                          lr_factor: float = 0.8,
-                         early_stopping_patience: int | None = None) -> dict:
+                         early_stopping_patience: int | None = None,
+                         restore_best: bool = False) -> dict:
     """Train an analog DeepJSCC encoder and decoder end to end: MSE over AWGN at one SNR.
 
     The baseline of S1 and S0 (Bourtsoulatze et al.)::
@@ -429,4 +433,4 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
                       checkpoint={"encoder": encoder, "decoder": decoder}, ckpt_dir=ckpt_dir,
                       log=log)
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
-                       early_stopping_patience)
+                       early_stopping_patience, restore_best=restore_best)

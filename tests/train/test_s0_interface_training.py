@@ -106,3 +106,30 @@ def test_plateau_schedule_lr_x08_after_two_epochs_stop_after_four():
     # best at epoch 2; epochs 3-4 plateau -> lr x0.8 after epoch 4; epochs 3-6 -> stop
     assert len(hist["loss"]) == 6
     np.testing.assert_allclose(hist["lr"], [1.0, 1.0, 1.0, 1.0, 0.8, 0.8], rtol=1e-6)
+
+
+def _restored_weight(val_sequence):
+    calls = tf.Variable(0)
+    values = tf.constant(val_sequence)
+    w = tf.Variable(1.0)
+
+    def loss_fn(batch):
+        return w, {"loss": w}
+
+    def eval_fn(batch):
+        v = values[calls]
+        calls.assign_add(1)
+        return {"mse": v}
+
+    trainer = Trainer("toy", loss_fn, [w], optimizer=keras.optimizers.SGD(0.1), eval_fn=eval_fn,
+                      log=lambda line: None)
+    data = tf.data.Dataset.from_tensor_slices(tf.zeros([1, 1])).batch(1)
+    trainer.fit(data, epochs=len(val_sequence) - 1, val_dataset=data, restore_best=True)
+    return float(w.numpy())
+
+
+def test_restore_best_keeps_the_best_validation_epoch():
+    """w = 1 - 0.1 k after epoch k; the weights of the best validation epoch come back,
+    the starting weights (epoch 0) included."""
+    np.testing.assert_allclose(_restored_weight([5.0, 3.0, 1.0, 2.0, 2.0]), 0.8, rtol=1e-6)
+    np.testing.assert_allclose(_restored_weight([0.5, 3.0, 1.0, 2.0]), 1.0, rtol=1e-6)
