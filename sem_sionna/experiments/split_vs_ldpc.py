@@ -1,13 +1,15 @@
 """S1 + S0: Split DeepJSCC and the learned bit-importance interface vs codec + 5G LDPC.
 
 Tung et al. (Split DeepJSCC, multi-level reliability interface) and Kong & Zhang (learned
-interface with bit importance), compared with DeepJSCC and separate source-channel coding
-(HEVC-intra as the BPG stand-in, and JPEG2000, over a 5G transport block with the best
-(code rate, QAM) per SNR; plus the ideal-capacity bound) on the same images, over AWGN and
-Rayleigh block fading, at each CBR of the configuration.
+interface with bit importance, and its Fig. 7 ablations), compared with DeepJSCC and
+separate source-channel coding (real BPG files and JPEG2000 over a 5G transport block, the
+(code rate, QAM) per SNR and CBR chosen on validation images; plus BPG at the ideal
+capacity) on the same images, over AWGN and Rayleigh block fading, at each CBR of the
+configuration.
 
 :func:`run` is the whole study: data, training (weights stored per configuration), the
-resumable sweep and the figures. ``scenarios/split_vs_ldpc.py`` picks the profile.
+resumable sweep, the interface tables (:mod:`split_vs_ldpc_report`), the figures and the
+claims. ``scenarios/split_vs_ldpc.py`` picks the profile.
 """
 from __future__ import annotations
 
@@ -19,80 +21,106 @@ from typing import Any
 import numpy as np
 
 from sem_sionna import data, links, plot, sweep, utils
+from sem_sionna.experiments import report
 from sem_sionna.experiments.split_vs_ldpc_config import Config, Schedule, SwinConfig
+from sem_sionna.experiments.split_vs_ldpc_report import (CLAIMS, generalisation_rows,
+                                                         interface_ber_rows, learned_eps_rows,
+                                                         learning_curve_rows, plot_interface,
+                                                         plot_learning_curves, write_table)
 from sem_sionna.experiments.split_vs_ldpc_train import (describe, num_symbols, train_deepjscc,
                                                         train_learned_interface,
                                                         train_split_jscc)
-from sem_sionna.nets import multilevel_eps
 from sem_sionna.train import WeightStore
 
-__all__ = ["NAME", "Config", "Schedule", "SwinConfig", "run"]
+__all__ = ["NAME", "Config", "Schedule", "SwinConfig", "CLAIMS", "run"]
 
 NAME = "split_vs_ldpc"
-COLUMNS = ("scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim", "fail_rate", "n_images")
+METRICS = ("psnr", "ms_ssim", "fail_rate")
+COLUMNS = tuple(sweep.with_ci95(("scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim",
+                                 "fail_rate", "coderate", "num_bits_per_symbol",
+                                 "n_images"), METRICS))
 LABELS = {"split_jscc": "Split DeepJSCC (S1)", "learned_interface": "Learned interface (S0)",
-          "deepjscc": "DeepJSCC", "hevc+ldpc": "HEVC-intra (BPG) + 5G LDPC, best MCS",
-          "jpeg2000+ldpc": "JPEG2000 + 5G LDPC, best MCS",
-          "hevc@capacity": "HEVC-intra (BPG) at capacity"}
+          "learned_interface_wo_ia": "S0 w/o interface attention",
+          "learned_interface_wo_ian": "S0 w/o IAN",
+          "deepjscc": "DeepJSCC", "bpg+ldpc": "BPG + 5G LDPC, MCS chosen on validation",
+          "jpeg2000+ldpc": "JPEG2000 + 5G LDPC, MCS chosen on validation",
+          "bpg@capacity": "BPG at capacity"}
 NUM_EXAMPLES = 4
 
 
 @dataclasses.dataclass(frozen=True)
 class Models:
-    """The trained learned links, ``{cbr: link}`` per scheme."""
+    """The trained learned links, ``{cbr: link}`` per scheme (S0: per variant), and the
+    training histories."""
 
     split_jscc: dict
     learned_interface: dict
     deepjscc: dict
+    histories: dict
 
 
-def load_images(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training and test images ``[n, H, W, 3]`` in [0, 1]: CIFAR-10 when asked for and
-    cached, else the embedded photos' patches."""
+def load_images(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Training, validation and test images ``[n, H, W, 3]`` in [0, 1]: CIFAR-10 when asked
+    for and cached, else the embedded photos' patches (validation: further patches of the
+    training photos; test: the other photos)."""
     if cfg.dataset == "cifar10":
         try:
-            train, _ = data.cifar10("train", n=cfg.n_train)
+            train, _ = data.cifar10("train", n=None if cfg.n_train is None
+                                    else cfg.n_train + cfg.n_val)
             test, _ = data.cifar10("test", n=cfg.n_test)
-            return train, test
+            return train[:-cfg.n_val], train[-cfg.n_val:], test
         except FileNotFoundError:
             pass  # no local CIFAR-10 cache: the embedded photos
-    return (data.embedded_patches(cfg.image_size, "train", n=cfg.n_train, seed=seed),
+    n_train = cfg.n_train or 2048
+    train = data.embedded_patches(cfg.image_size, "train", n=n_train + cfg.n_val, seed=seed)
+    return (train[:n_train], train[n_train:],
             data.embedded_patches(cfg.image_size, "test", n=cfg.n_test, seed=seed))
 
 
-def train_models(cfg: Config, train_images, args: argparse.Namespace,
+def train_models(cfg: Config, train_images, val_images, args: argparse.Namespace,
                  record: sweep.RunRecord) -> Models:
-    """Train (or load) S1, S0 and DeepJSCC, one timed stage each."""
+    """Train (or load) S1, S0 (and its ablations) and DeepJSCC, one timed stage each."""
     store = WeightStore(args.out / "ckpt", retrain=args.retrain)
     with record.stage("train_split_jscc"):
-        split = train_split_jscc(cfg, train_images, store, args.seed)
+        split, h1 = train_split_jscc(cfg, train_images, val_images, store, args.seed)
     with record.stage("train_learned_interface"):
-        learned = train_learned_interface(cfg, train_images, store, args.seed)
+        learned, h0 = train_learned_interface(cfg, train_images, val_images, store, args.seed)
     with record.stage("train_deepjscc"):
-        deepjscc = train_deepjscc(cfg, train_images, store, args.seed)
-    record.set("parameters", {"split_jscc": describe(split), "deepjscc": describe(deepjscc),
-                              "learned_interface": describe(learned)})
-    return Models(split, learned, deepjscc)
+        deepjscc, hd = train_deepjscc(cfg, train_images, val_images, store, args.seed)
+    record.set("parameters", {
+        "split_jscc": describe(split), "deepjscc": describe(deepjscc),
+        **{_s0_name(v): describe(ls) for v, ls in learned.items()}})
+    histories = {**h1, **h0, **hd}
+    record.set("training", histories)
+    return Models(split, learned, deepjscc, histories)
 
 
-def build_schemes(cfg: Config, models: Models, image_shape, fallback,
+def _s0_name(variant: str) -> str:
+    return "learned_interface" if variant == "full" else f"learned_interface_{variant}"
+
+
+def build_schemes(cfg: Config, models: Models, image_shape, fallback, val_images,
                   seed: int) -> dict[tuple[str, float, str], Any]:
     """``{(scheme, cbr, channel): link}`` (:class:`~sem_sionna.sweep.SweepLink`): the
-    learned links (one per CBR, every channel) and the digital chains (one per channel)."""
+    learned links (one per CBR, every channel; S0's ablations at the first CBR) and the
+    digital chains (one per CBR and channel, their MCS per SNR chosen on ``val_images``)."""
     schemes = {}
     # insertion order = the order in which the runner reseeds the links' generators
     for cbr in cfg.cbrs:
         k = num_symbols(image_shape, cbr)
-        for name, link in (("split_jscc", models.split_jscc[cbr]),
-                           ("learned_interface", models.learned_interface[cbr]),
-                           ("deepjscc", models.deepjscc[cbr])):
+        learned = [(_s0_name(v), ls[cbr]) for v, ls in models.learned_interface.items()
+                   if cbr in ls]
+        for name, link in [("split_jscc", models.split_jscc[cbr]), *learned,
+                           ("deepjscc", models.deepjscc[cbr])]:
             schemes.update({(name, cbr, ch): link for ch in cfg.channels})
         for codec in cfg.codecs:
-            schemes.update({(f"{codec}+ldpc", cbr, ch): links.DigitalOracle(
-                codec, k, mcs=cfg.mcs, channel=ch, fallback=fallback, seed=seed,
-                select="genie") for ch in cfg.channels})
-        schemes.update({("hevc@capacity", cbr, ch): links.CapacityBound(
-            "hevc", k, channel=ch, fallback=fallback, seed=seed) for ch in cfg.channels})
+            for ch in cfg.channels:
+                oracle = links.DigitalOracle(codec, k, mcs=cfg.mcs, channel=ch,
+                                             fallback=fallback, seed=seed, select="validation")
+                oracle.select_mcs(val_images, sorted({*cfg.snr_db, cfg.example_snr_db}))
+                schemes[(f"{codec}+ldpc", cbr, ch)] = oracle
+        schemes.update({("bpg@capacity", cbr, ch): links.CapacityBound(
+            "bpg", k, channel=ch, fallback=fallback, seed=seed) for ch in cfg.channels})
     return schemes
 
 
@@ -105,35 +133,28 @@ def run_sweep(cfg: Config, schemes, test_images, args: argparse.Namespace,
               record: sweep.RunRecord) -> list[dict]:
     """Every (scheme, channel, CBR, SNR) point into ``metrics.csv``; resumable, sharded,
     or spread over ``--devices`` (children relaunch the script this process runs)."""
-    points = sweep.grid(scheme=scheme_names(schemes), channel=cfg.channels, cbr=cfg.cbrs,
-                        snr_db=cfg.snr_db)
-    evaluator = sweep.ImageSweep(schemes, test_images)
+    points = [p for p in sweep.grid(scheme=scheme_names(schemes), channel=cfg.channels,
+                                    cbr=cfg.cbrs, snr_db=cfg.snr_db)
+              if (p["scheme"], p["cbr"], p["channel"]) in schemes]
+    last = {}
+    evaluator = sweep.ImageSweep(schemes, test_images,
+                                 on_result=lambda point, x_hat, info: last.update(info=info))
+
+    def evaluate(point, state):
+        metrics = evaluator.evaluate(point, state)
+        info = last.pop("info", None) or {}
+        for col in ("coderate", "num_bits_per_symbol"):  # the digital chains' chosen MCS
+            value = info.get(col) if isinstance(info, dict) else None
+            if value is not None:
+                metrics[col] = float(value)
+        return metrics
+
     runner = sweep.SweepRunner(args.out, list(COLUMNS), resume=args.resume, shard=args.shard,
                                seed=args.seed, record=record, desc=NAME, devices=args.devices,
                                argv=args.argv, script=getattr(args, "script", sys.argv[0]))
     with record.stage("sweep"):
-        return runner.run(points, evaluator.evaluate, evaluator.prepare,
+        return runner.run(points, evaluate, evaluator.prepare,
                           reseed=evaluator.seeded_layers())
-
-
-def plot_interface(cfg: Config, models: Models, test_images, out, record) -> None:
-    """S1's empirical BER per reliability level vs the eq. (17) ladder, and S0's learned
-    flip probabilities (first CBR, AWGN)."""
-    cbr = cfg.cbrs[0]
-    ber = links.interface_ber(models.split_jscc[cbr], test_images, cfg.snr_db, cfg.num_levels)
-    ladder = multilevel_eps(cfg.num_levels, cfg.eps_max, cfg.eps_min)
-    plot.line_plot(list(range(1, cfg.num_levels + 1)),
-                   {"interface eps (S1 eq. 17)": list(ladder),
-                    **{f"empirical, {s:g} dB": b for s, b in zip(cfg.snr_db, ber)}},
-                   out / "interface_ber.png", xlabel="reliability level",
-                   ylabel="bit error rate", title=f"Split DeepJSCC, AWGN, CBR {cbr:.4g}",
-                   logy=True)
-    eps = sorted(models.learned_interface[cbr].interface.eps.numpy())
-    plot.line_plot(list(range(len(eps))), {"learned eps (sorted)": eps},
-                   out / "learned_eps.png", xlabel="bit index (sorted)",
-                   ylabel="flip probability eps", title="S0 learned interface", logy=True)
-    record.set("interface_ber", {"snr_db": cfg.snr_db, "ber": ber.tolist()})
-    record.set("learned_eps", [float(e) for e in eps])
 
 
 def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
@@ -149,7 +170,25 @@ def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
                     title=f"AWGN, {cfg.example_snr_db:g} dB, CBR {cbr:.4g}")
 
 
-def plot_figures(cfg: Config, rows, models: Models, schemes, test_images, out,
+def interface_tables(cfg: Config, models: Models, val_images, test_images, out,
+                     record: sweep.RunRecord) -> dict[str, list[dict]]:
+    """``interface_ber.csv`` (S1, per level, SNR and CBR), ``learned_eps.csv`` (S0: eps
+    and flip cost per bit), ``generalisation.csv`` (validation vs test PSNR) and
+    ``learning_curves.csv`` (per stage and epoch)."""
+    with record.stage("interface_tables"):
+        tables = {
+            "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
+            "learned_eps": learned_eps_rows(cfg, models.learned_interface["full"],
+                                            test_images),
+            "generalisation": generalisation_rows(cfg, models, val_images, test_images),
+            "learning_curves": learning_curve_rows(models.histories)}
+        for name, rows in tables.items():
+            write_table(out / f"{name}.csv", rows)
+    record.set("generalisation", tables["generalisation"])
+    return tables
+
+
+def plot_figures(cfg: Config, rows, tables, schemes, test_images, out,
                  record: sweep.RunRecord) -> None:
     """Metric and failure-rate vs SNR, the interface figures and the examples."""
     labels = {**LABELS, "learned_interface": f"Learned interface (S0, {cfg.s0_source})"}
@@ -157,7 +196,8 @@ def plot_figures(cfg: Config, rows, models: Models, schemes, test_images, out,
         plot.metric_vs_snr(rows, "psnr", out / "psnr_vs_snr.png")
         plot.metric_vs_snr(rows, "ms_ssim", out / "ms_ssim_vs_snr.png")
         plot.failure_rate_vs_snr(rows, out / "decode_failure_vs_snr.png")
-        plot_interface(cfg, models, test_images, out, record)
+        plot_interface(cfg, tables, out)
+        plot_learning_curves(tables["learning_curves"], out)
         plot_examples(cfg, schemes, labels, test_images, out)
     record.set("scheme_labels", labels)
 
@@ -178,10 +218,18 @@ def run(config: Config, args: argparse.Namespace) -> None:
     utils.set_global_seed(args.seed)  # before any layer draws its initial weights or seed
     with sweep.RunRecord(args.out, NAME, args, config) as record:
         with record.stage("data"):
-            train_images, test_images = load_images(config, args.seed)
+            train_images, val_images, test_images = load_images(config, args.seed)
             fallback = data.mean_image(train_images)
-        models = train_models(config, train_images, args, record)
-        schemes = build_schemes(config, models, test_images.shape[1:], fallback, args.seed)
+        models = train_models(config, train_images, val_images, args, record)
+        with record.stage("select_mcs"):
+            schemes = build_schemes(config, models, test_images.shape[1:], fallback,
+                                    val_images, args.seed)
         rows = run_sweep(config, schemes, test_images, args, record)
         if args.shard is None:
-            plot_figures(config, rows, models, schemes, test_images, args.out, record)
+            tables = interface_tables(config, models, val_images, test_images, args.out,
+                                      record)
+            plot_figures(config, rows, tables, schemes, test_images, args.out, record)
+            with record.stage("claims"):
+                report.write_claims(args.out, CLAIMS, rows={"metrics": rows, **tables},
+                                    title="split_vs_ldpc: S1 (Split DeepJSCC) and S0 "
+                                          "(learned interface)")

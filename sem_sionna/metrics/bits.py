@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["ber", "bler", "per_level_ber"]
+__all__ = ["ber", "bler", "per_level_ber", "flip_cost"]
 
 
 def _errors(bits, bits_hat) -> tf.Tensor:
@@ -85,3 +85,46 @@ def per_level_ber(bits, bits_hat, num_levels: int) -> tf.Tensor:
                          f"`num_levels`, got num_levels={num_levels}")
     err = tf.reshape(tf.cast(err, tf.float64), [-1, num_levels, m // num_levels])
     return tf.reduce_mean(err, axis=[0, 2])
+
+
+def flip_cost(decode, bits, images, batch_size: int = 512) -> np.ndarray:
+    """Importance of each bit: the increase of the MSE when that bit alone is flipped.
+
+    For every bit ``m``, bit ``m`` of every codeword is inverted, the codewords are
+    decoded, and the mean squared error against ``images`` (over the images and their
+    pixels) is compared with that of the unflipped codewords (S0's notion of bit
+    importance: an important bit costs much distortion when it is wrong).
+
+    Input
+    -----
+    decode : callable -- ``[b, M]`` bits in {0, 1} -> ``[b, ...]`` reconstructions.
+    bits : [n, M], {0, 1} -- codewords of ``images``.
+    images : [n, ...] -- the originals.
+    batch_size : int -- codewords per ``decode`` call.
+
+    Output
+    ------
+    cost : [M], np.float64 -- ``MSE(flip m) - MSE(none)``; per pixel, same scale as
+        ``images``.
+    """
+    bits = np.asarray(bits, np.float32)
+    images = np.asarray(images, np.float64)
+    if bits.ndim != 2 or len(bits) != len(images):
+        raise ValueError(f"`bits` must be [n, M] with n = len(images) = {len(images)}, "
+                         f"got shape {bits.shape}")
+    n, m = bits.shape
+    chunk = max(1, int(batch_size) // n)
+
+    def mse(codes):
+        x_hat = np.asarray(decode(codes), np.float64).reshape((-1,) + images.shape[1:])
+        err = (x_hat.reshape((-1, n) + images.shape[1:]) - images[None]) ** 2
+        return err.reshape(err.shape[0], -1).mean(axis=1)
+
+    base = float(mse(bits)[0])
+    cost = np.empty(m, np.float64)
+    for start in range(0, m, chunk):
+        idx = np.arange(start, min(m, start + chunk))
+        codes = np.repeat(bits[None], len(idx), axis=0)                   # [c, n, M]
+        codes[np.arange(len(idx)), :, idx] = 1.0 - codes[np.arange(len(idx)), :, idx]
+        cost[idx] = mse(codes.reshape(-1, m)) - base
+    return cost

@@ -170,7 +170,11 @@ class LearnedBSCInterface(keras.layers.Layer):
     interface does not collapse to error-free bit pipes (S0: "prevents model collapse into
     error-free solutions ... promotes convergence to higher bit-flipping probabilities").
     S0 eq. (15) writes ``L_MSE + lambda L_reg`` with ``lambda`` already inside ``L_reg``;
-    the reference code and ``lambda = 1`` use it once, as here. It is added with
+    the reference code and ``lambda = 1`` use it once, as here. The reference code's
+    ``L_MSE`` is the MSE of pixels in 0..255, i.e. ``255^2`` times the MSE of pixels in
+    [0, 1]: train with that weight on the distortion (``mse_weight`` of
+    :func:`sem_sionna.train.split.train_source_stage`), else the regulariser outweighs the
+    distortion of every bit and all ``eps`` move together. It is added with
     ``add_loss`` in ``call`` (so ``Model.fit`` picks it up) and is also returned by
     :meth:`regularization_loss` for custom loops.
 
@@ -179,6 +183,11 @@ class LearnedBSCInterface(keras.layers.Layer):
     num_bits : int -- ``M``.
     mu_init : float, default -4.0 -- initial value of every ``mu_n``.
     reg_weight : float, default 1.0 -- ``lambda`` of S0 eq. (9), >= 0.
+    mu_lr_scale : float, default 1.0 -- the logit is ``mu_lr_scale * mu`` (the weight ``mu``
+        starts at ``mu_init / mu_lr_scale``): an optimiser step then moves the logit
+        ``mu_lr_scale`` times as far as with ``mu`` itself, i.e. ``mu`` gets its own
+        learning rate (Adam's step is about ``lr`` per weight). S0 runs ~98 k steps at
+        ``lr = 1e-4``; short schedules need a larger scale for ``eps`` to move.
     seed : int or None -- seed of the layer's ``SeedGenerator``.
 
     Input
@@ -191,7 +200,7 @@ class LearnedBSCInterface(keras.layers.Layer):
     """
 
     def __init__(self, num_bits: int, mu_init: float = -4.0, reg_weight: float = 1.0,
-                 seed: int | None = None, **kwargs):
+                 seed: int | None = None, mu_lr_scale: float = 1.0, **kwargs):
         super().__init__(**kwargs)
         self.num_bits = check_positive_int(num_bits, "num_bits")
         for name, v in (("mu_init", mu_init), ("reg_weight", reg_weight)):
@@ -200,17 +209,28 @@ class LearnedBSCInterface(keras.layers.Layer):
                 raise TypeError(f"`{name}` must be a finite float, got {v!r}")
         if reg_weight < 0:
             raise ValueError(f"`reg_weight` must be >= 0, got {reg_weight!r}")
+        if isinstance(mu_lr_scale, bool) or not isinstance(
+                mu_lr_scale, (int, float, np.floating, np.integer)) or not mu_lr_scale > 0 \
+                or not np.isfinite(mu_lr_scale):
+            raise ValueError(f"`mu_lr_scale` must be a finite number > 0, got {mu_lr_scale!r}")
+        self.mu_lr_scale = float(mu_lr_scale)
         self.mu_init = float(mu_init)
         self.reg_weight = float(reg_weight)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.mu = self.add_weight(name="mu", shape=(self.num_bits,),
-                                  initializer=keras.initializers.Constant(self.mu_init))
+        self.mu = self.add_weight(
+            name="mu", shape=(self.num_bits,),
+            initializer=keras.initializers.Constant(self.mu_init / self.mu_lr_scale))
+
+    @property
+    def logit(self) -> tf.Tensor:
+        """[M], tf.float32 -- ``mu_lr_scale * mu`` (``eps = sigmoid(logit) / 2``)."""
+        return self.mu_lr_scale * tf.convert_to_tensor(self.mu)
 
     @property
     def eps(self) -> tf.Tensor:
-        """[M], tf.float32 -- current flip probabilities ``sigmoid(mu) / 2``."""
-        return tf.sigmoid(tf.convert_to_tensor(self.mu)) / 2.0
+        """[M], tf.float32 -- current flip probabilities ``sigmoid(logit) / 2``."""
+        return tf.sigmoid(self.logit) / 2.0
 
     @property
     def importance(self) -> tf.Tensor:
@@ -246,4 +266,5 @@ class LearnedBSCInterface(keras.layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "num_bits": self.num_bits, "mu_init": self.mu_init,
-                "reg_weight": self.reg_weight, "seed": self.seed}
+                "reg_weight": self.reg_weight, "seed": self.seed,
+                "mu_lr_scale": self.mu_lr_scale}

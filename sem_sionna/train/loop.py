@@ -139,8 +139,14 @@ class Trainer:
     def fit(self, dataset, epochs: int, steps_per_epoch: int | None = None, val_dataset=None,
             lr_patience: int | None = None, lr_factor: float = 0.5,
             early_stopping_patience: int | None = None,
-            extra: Callable[[], dict] | None = None) -> dict[str, list]:
+            extra: Callable[[], dict] | None = None,
+            restore_best: bool = False) -> dict[str, list]:
         """Run the epochs not yet done; return the history ``{metric: [per epoch]}``.
+
+        ``restore_best``: at the end, set the variables to their values after the epoch
+        with the best monitored value (validation MSE, else training loss) of this call;
+        with a validation set the starting weights count as epoch 0 (a warm start that
+        no epoch improves on is kept).
 
         Raises :class:`sem_sionna.utils.NumericalError` naming the stage and epoch
         when the training loss is NaN or infinite.
@@ -149,6 +155,12 @@ class Trainer:
         history: dict[str, list] = self._restore()
         best = min(history.get("val_mse", history.get("loss", [math.inf])) or [math.inf])
         since_best = since_lr = 0
+        best_values = None
+        if restore_best and val_dataset is not None and self.eval is not None:
+            start = float(np.mean([float(self.eval(b)["mse"])
+                                   for b in self._distribute(val_dataset)]))
+            if start < best:
+                best, best_values = start, [v.numpy() for v in self.variables]
         durations: list[float] = []
         for epoch in range(int(self._epoch.numpy()), epochs):
             t0 = time.perf_counter()
@@ -190,6 +202,8 @@ class Trainer:
             monitor = record.get("val_mse", record["loss"])
             if monitor < best:
                 best, since_best, since_lr = monitor, 0, 0
+                if restore_best:
+                    best_values = [v.numpy() for v in self.variables]
             else:
                 since_best += 1
                 since_lr += 1
@@ -200,4 +214,7 @@ class Trainer:
                 self.log(f"{self.name}: early stop after epoch {epoch + 1} "
                          f"(no improvement for {since_best} epochs)")
                 break
+        if restore_best and best_values is not None:
+            for var, value in zip(self.variables, best_values):
+                var.assign(value)
         return history

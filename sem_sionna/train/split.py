@@ -110,10 +110,11 @@ def _decode_samples(demapper, v, images):
 def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras.layers.Layer,
                        interface: keras.layers.Layer, dataset, epochs: int = 1, lr: float = 1e-4,
                        num_samples: int = 8, estimator: str | None = None, batch_size: int = 32,
-                       distortion_scale: float = 1.0, optimizer=None,
+                       distortion_scale: float = 1.0, mse_weight: float = 1.0, optimizer=None,
                        steps_per_epoch: int | None = None, val_dataset=None,
                        lr_patience: int | None = None, lr_factor: float = 0.8,
-                       early_stopping_patience: int | None = None, jit_compile: bool = False,
+                       early_stopping_patience: int | None = None, restore_best: bool = False,
+                       jit_compile: bool = False,
                        strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
                        log: Callable[[str], None] | None = None, ckpt_dir=None) -> dict:
     """Train the source mapper and demapper over a binary interface (stage 1).
@@ -135,11 +136,16 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
         weights, else "vimco".
     distortion_scale : float -- ``log p(x|u) = -distortion_scale * SSE`` (pixels in [0, 1])
         for VIMCO; sharper (larger) values concentrate the bound on the best sample.
+    mse_weight : float -- STE loss ``mse_weight * MSE + L_reg`` with the MSE of pixels in
+        [0, 1]. S0's reference code takes the MSE of pixels in 0..255 with ``lambda = 1``:
+        ``MSE_255 = 255^2 MSE_[0,1]``, so ``mse_weight = 255**2`` is that loss exactly
+        (the regulariser then no longer outweighs the distortion of every bit).
     val_dataset : optional dataset -- validation MSE per epoch with hard bits
         ``round(f(x))`` through ``interface(...)``; it is the monitored quantity for
         ``lr_patience`` (learning rate times ``lr_factor`` after that many epochs without
         improvement; S1: 2, 0.8) and ``early_stopping_patience`` (S1: 4); otherwise the
         training loss is monitored.
+    restore_best : bool -- end with the weights of the best monitored epoch.
     jit_compile : bool -- compile the step with XLA.
     strategy : tf.distribute.Strategy or None -- models must have been created in its scope.
     seed : int or None -- seed of the samples' ``SeedGenerator`` and of the shuffling.
@@ -149,7 +155,8 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
     Output
     ------
     history : dict of lists, one value per epoch -- ``loss`` (VIMCO: multi-sample loss
-        ``-L_hat``; STE: MSE) plus the regulariser, ``mse`` (per pixel, averaged over samples),
+        ``-L_hat``; STE: ``mse_weight * MSE``) plus the regulariser (``reg`` for STE),
+        ``mse`` (per pixel, averaged over samples),
         ``psnr`` (dB, from ``mse``), ``lr``, ``epoch_time_s``, ``val_mse`` with a validation
         set and ``eps_mean`` for a learned interface.
     """
@@ -160,6 +167,9 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
     scale = float(distortion_scale)
     if not scale > 0:
         raise ValueError(f"`distortion_scale` must be > 0, got {distortion_scale!r}")
+    weight = float(mse_weight)
+    if not weight > 0:
+        raise ValueError(f"`mse_weight` must be > 0, got {mse_weight!r}")
     ds = _as_dataset(dataset, batch_size, seed)
     val = None if val_dataset is None else _as_dataset(val_dataset, batch_size, seed)
     with strategy_scope(strategy):
@@ -190,7 +200,8 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
             return surrogate + reg, {"loss": objective + reg, "mse": mse}
         x_hat = source_demapper(_sample_ste(p_hat, sample_seed))
         mse = tf.reduce_mean(tf.square(images - x_hat))
-        return mse + reg, {"loss": mse + reg, "mse": mse}
+        loss = weight * mse + reg
+        return loss, {"loss": loss, "mse": mse, "reg": reg}
 
     def eval_step(images):
         images = tf.cast(images, tf.float32)
@@ -203,11 +214,13 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
 
     def extra():
         if interface.trainable_weights and hasattr(interface, "eps"):
-            return {"eps_mean": float(tf.reduce_mean(interface.eps))}
+            eps = interface.eps
+            return {"eps_mean": float(tf.reduce_mean(eps)),
+                    "eps_std": float(tf.math.reduce_std(eps))}
         return {}
 
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
-                       early_stopping_patience, extra)
+                       early_stopping_patience, extra, restore_best)
 
 
 # ----------------------------------------------------------------------------- stage 2
@@ -219,9 +232,11 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                         batch_size: int = 32, distortion_scale: float = 1.0, optimizer=None,
                         steps_per_epoch: int | None = None, val_dataset=None,
                         lr_patience: int | None = None, lr_factor: float = 0.8,
-                        early_stopping_patience: int | None = None, jit_compile: bool = False,
+                        early_stopping_patience: int | None = None, restore_best: bool = False,
+                        jit_compile: bool = False,
                         strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
-                        log: Callable[[str], None] | None = None, ckpt_dir=None) -> dict:
+                        log: Callable[[str], None] | None = None, ckpt_dir=None,
+                        num_levels: int | None = None) -> dict:
     """Train the channel mapper and demapper over AWGN with the source code frozen (stage 2).
 
     Only the channel mapper's and demapper's weights change; the source demapper (and
@@ -242,14 +257,18 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
     source_mapper : trained :class:`~sem_sionna.nets.split.SourceMapper` or None.
     interface : the stage-1 interface or None -- its ``eps`` feeds importance mappers.
     estimator : "vimco" (S1, default) or "ste" (S0).
+    num_levels : int or None -- also log the BER of each of ``num_levels`` contiguous bit
+        groups (``ber_level_1`` .. ``ber_level_N``, S1's reliability levels) per epoch.
     other parameters : as in :func:`train_source_stage`.
 
     Output
     ------
     history : dict of lists per epoch -- ``loss``, ``mse``, ``psnr``, ``ber`` (fraction of
-        sampled bits ``v`` differing from ``u``), ``lr``, ``epoch_time_s``, ``val_mse``.
+        sampled bits ``v`` differing from ``u``), ``ber_level_i`` with ``num_levels``,
+        ``lr``, ``epoch_time_s``, ``val_mse``.
     """
     estimator = _check_estimator(estimator)
+    levels = None if num_levels is None else check_positive_int(num_levels, "num_levels")
     j = check_positive_int(num_samples, "num_samples", minimum=2 if estimator == "vimco" else 1)
     scale = float(distortion_scale)
     if not scale > 0:
@@ -319,6 +338,14 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
         transmit(u0, tf.fill([1], snr_range[0]), 1)
     variables = channel_mapper.trainable_variables + channel_demapper.trainable_variables
 
+    def level_bers(v, u):
+        if levels is None:
+            return {}
+        err = tf.abs(tf.stop_gradient(v) - u)
+        err = tf.reshape(err, [-1, levels, num_bits // levels])
+        per = tf.reduce_mean(err, axis=[0, 2])
+        return {f"ber_level_{i + 1}": per[i] for i in range(levels)}
+
     def step(batch):
         u, images = split_batch(batch)
         snr = draw_snr(u)
@@ -334,12 +361,13 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
             surrogate, objective, losses = vimco_loss(probs, loss_fn, j, seed=sample_seed)
             ber = tf.reduce_mean(tf.abs(sampled["v"] - u[None]))
             mse = tf.reduce_mean(losses) / (scale * npix)
-            return surrogate, {"loss": objective, "mse": mse, "ber": ber}
+            return surrogate, {"loss": objective, "mse": mse, "ber": ber,
+                               **level_bers(sampled["v"][0], u)}
         v = _sample_ste(transmit(u, snr, 1), sample_seed)
         x_hat = source_demapper(v)
         mse = tf.reduce_mean(tf.square(images - x_hat))
         ber = tf.reduce_mean(tf.abs(tf.stop_gradient(v) - u))
-        return mse, {"loss": mse, "mse": mse, "ber": ber}
+        return mse, {"loss": mse, "mse": mse, "ber": ber, **level_bers(v, u)}
 
     def eval_step(batch):
         u, images = split_batch(batch)
@@ -350,7 +378,7 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
     trainer = Trainer("channel stage", step, variables, optimizer, lr, jit_compile, strategy,
                       eval_step, _trackables(channel_mapper, channel_demapper), ckpt_dir, log)
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
-                       early_stopping_patience)
+                       early_stopping_patience, restore_best=restore_best)
 
 
 # ----------------------------------------------------------------------------- DeepJSCC
@@ -358,7 +386,10 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
                          snr_db: float, epochs: int = 1, lr: float = 1e-4, batch_size: int = 32,
                          steps_per_epoch: int | None = None, seed: int | None = None,
                          name: str = "deepjscc", log: Callable[[str], None] | None = None,
-                         ckpt_dir=None) -> dict:
+                         ckpt_dir=None, val_dataset=None, lr_patience: int | None = None,
+                         lr_factor: float = 0.8,
+                         early_stopping_patience: int | None = None,
+                         restore_best: bool = False) -> dict:
     """Train an analog DeepJSCC encoder and decoder end to end: MSE over AWGN at one SNR.
 
     The baseline of S1 and S0 (Bourtsoulatze et al.)::
@@ -373,6 +404,8 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
         (shuffled and batched with ``batch_size``).
     snr_db : float -- training SNR, dB.
     name : str -- stage name in the log lines.
+    val_dataset, lr_patience, lr_factor, early_stopping_patience : the validation schedule
+        of :func:`train_source_stage` (validation MSE at ``snr_db``).
     other parameters : as in :func:`train_source_stage`.
 
     Output
@@ -384,13 +417,20 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
     channel = SISOChannel("awgn", seed=seed)
     no = float(snrdb2no(float(snr_db)))
 
+    val = None if val_dataset is None else _as_dataset(val_dataset, batch_size, seed)
+
     def step(images):
         images = tf.cast(images, tf.float32)
         z_hat, _ = channel(encoder(images), no)
         mse = tf.reduce_mean(tf.square(images - decoder(z_hat)))
         return mse, {"mse": mse}
 
+    def eval_step(images):
+        return step(images)[1]
+
     trainer = Trainer(name, step, encoder.trainable_variables + decoder.trainable_variables,
-                      lr=lr, checkpoint={"encoder": encoder, "decoder": decoder},
-                      ckpt_dir=ckpt_dir, log=log)
-    return trainer.fit(ds, epochs, steps_per_epoch=steps_per_epoch)
+                      lr=lr, eval_fn=eval_step,
+                      checkpoint={"encoder": encoder, "decoder": decoder}, ckpt_dir=ckpt_dir,
+                      log=log)
+    return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
+                       early_stopping_patience, restore_best=restore_best)

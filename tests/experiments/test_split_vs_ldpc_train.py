@@ -1,11 +1,12 @@
 """split_vs_ldpc schemes: S0's Swin-style source mapper (paper profile), VIMCO batch size,
-the multi-level interface's eps ladder."""
+the multi-level interface's eps ladder, S0's ablation switches."""
 import dataclasses
 
 import numpy as np
 from scenario_scripts import load_scenario
 
 import sem_sionna.experiments.split_vs_ldpc_train as svl
+from sem_sionna import nets
 from sem_sionna.experiments.split_vs_ldpc import SwinConfig
 from sem_sionna.nets.swin import SwinSourceMapper
 from sem_sionna.train import WeightStore
@@ -21,12 +22,14 @@ def test_learned_interface_with_swin_source(tmp_path):
     cfg = dataclasses.replace(SMOKE, s0_source="swin",
                               swin=SwinConfig(embed_dim=8, depth=2, window=4, heads=2))
     images = _images()
-    links = svl.train_learned_interface(cfg, images, WeightStore(tmp_path), seed=0,
-                                        log=lambda line: None)
-    link = links[1 / 24]
+    links, hist = svl.train_learned_interface(cfg, images[:48], images[48:], WeightStore(tmp_path),
+                                              seed=0, log=lambda line: None)
+    link = links["full"][1 / 24]
     assert isinstance(link.source_mapper, SwinSourceMapper)
     x_hat, info = link.reconstruct(link.encode(images[:4]), 10.0)
-    assert x_hat.shape == (4, 32, 32, 3) and info["bits"].shape == (4, cfg.num_bits)
+    assert x_hat.shape == (4, 32, 32, 3) and info["bits"].shape == (4, cfg.s0_bits)
+    assert set(links) == {"full", "wo_ia", "wo_ian"} and "val_mse" in hist["s0_source"]
+    assert not links["wo_ian"][1 / 24].channel_mapper.se_block
     assert any(p.name.startswith("s0_source-") for p in tmp_path.iterdir())
 
 
@@ -42,16 +45,20 @@ def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
         monkeypatch.setattr(svl, name, recorder)
     images = _images()
     base = dataclasses.replace(SMOKE, batch_size=32)
+    base = dataclasses.replace(base, stage2_warmup=None)
+    val = images[:16]
     svl.train_split_jscc(dataclasses.replace(base, vimco_batch_size=8, stage2_estimator="ste"),
-                         images, WeightStore(tmp_path / "a"), log=lambda line: None)
+                         images, val, WeightStore(tmp_path / "a"), log=lambda line: None)
     svl.train_split_jscc(dataclasses.replace(base, vimco_batch_size=16,
                                              stage2_estimator="vimco"),
-                         images, WeightStore(tmp_path / "b"), log=lambda line: None)
-    svl.train_split_jscc(dataclasses.replace(base, stage2_estimator="vimco"), images,
+                         images, val, WeightStore(tmp_path / "b"), log=lambda line: None)
+    svl.train_split_jscc(dataclasses.replace(base, stage2_estimator="vimco",
+                                             stage2_warmup=SMOKE.stage2_warmup), images, val,
                          WeightStore(tmp_path / "c"), log=lambda line: None)
     assert seen == [("train_source_stage", "vimco", 8), ("train_channel_stage", "ste", 32),
                     ("train_source_stage", "vimco", 16), ("train_channel_stage", "vimco", 16),
-                    ("train_source_stage", "vimco", 32), ("train_channel_stage", "vimco", 32)]
+                    ("train_source_stage", "vimco", 32), ("train_channel_stage", "ste", 32),
+                    ("train_channel_stage", "vimco", 32)]
     # the batch size is part of the stored weights' key: a changed one retrains
     names = {p.name for d in ("a", "b") for p in (tmp_path / d).iterdir()
              if p.name.startswith("s1_source-")}
@@ -79,9 +86,42 @@ def test_multilevel_interface_uses_the_configured_eps_ladder(tmp_path, monkeypat
         return real(f, g, interface, *args, **kwargs)
     monkeypatch.setattr(svl, "train_source_stage", recorder)
     cfg = dataclasses.replace(SMOKE, eps_max=0.3, eps_min=0.01, stage2_estimator="ste")
-    svl.train_split_jscc(cfg, _images(), WeightStore(tmp_path), log=lambda line: None)
+    _, hist = svl.train_split_jscc(cfg, _images(), _images()[:16], WeightStore(tmp_path),
+                                   log=lambda line: None)
+    # stage 2 logs the BER of every level per epoch
+    main = hist[f"s1_channel_cbr{svl.num_symbols((32, 32, 3), 1 / 24)}"]["main"]
+    assert all(f"ber_level_{i}" in main for i in range(1, cfg.num_levels + 1))
     np.testing.assert_allclose(seen[0], multilevel_eps(SMOKE.num_levels, 0.3, 0.01))
     assert (svl.source_key(cfg, "multilevel", (32, 32, 3), 0)
             != svl.source_key(SMOKE, "multilevel", (32, 32, 3), 0))
     assert (svl.source_key(cfg, "learned", (32, 32, 3), 0)
             == svl.source_key(SMOKE, "learned", (32, 32, 3), 0))
+
+
+def test_ablation_switches_remove_their_modules():
+    """w/o IA: no interface-attention trunk (SE kept); w/o IAN: neither; fewer parameters."""
+    def build(**switches):
+        h = nets.ImportanceChannelMapper(64, 16, num_tokens=8, embed_dim=16,
+                                         num_transformer_blocks=0, **switches)
+        q = nets.ImportanceChannelDemapper(16, 64, num_tokens=8, embed_dim=16,
+                                           num_transformer_blocks=0, **switches)
+        eps = np.full(64, 0.1, np.float32)
+        q(h(np.zeros([1, 64], np.float32), eps, np.zeros([1], np.float32)), eps,
+          np.zeros([1], np.float32))
+        return h, q
+
+    counts = {}
+    for name, switches in {"full": {}, **svl.ABLATION_SWITCHES}.items():
+        h, q = build(**switches)
+        counts[name] = svl.describe({0: h, 1: q})
+        assert (len(h.trunk) > 0) == (name == "full")
+        assert (h.se is not None) == (name != "wo_ian") and (q.se is not None) == (
+            name != "wo_ian")
+    for part in ("0", "1"):
+        assert counts["full"][part] > counts["wo_ia"][part] > counts["wo_ian"][part]
+    # without interface attention the mapper ignores eps
+    h, _ = build(**svl.ABLATION_SWITCHES["wo_ia"])
+    bits = np.random.default_rng(0).integers(0, 2, (2, 64)).astype(np.float32)
+    z1 = h(bits, np.full(64, 0.01, np.float32), np.zeros([2], np.float32))
+    z2 = h(bits, np.full(64, 0.4, np.float32), np.zeros([2], np.float32))
+    np.testing.assert_allclose(z1.numpy(), z2.numpy(), rtol=1e-6)

@@ -1,0 +1,219 @@
+"""Interface tables, their figures and the claims of the split-vs-LDPC study.
+
+* ``interface_ber.csv`` -- S1 Fig. 9: BER between the source bits ``u`` and the decoded
+  bits ``v`` of each reliability level (level 1 = the least reliable, ``eps_max``), per
+  SNR and CBR over AWGN, with the 95 % interval over the test images.
+* ``learned_eps.csv`` -- S0: every bit's learned flip probability and its measured flip
+  cost (increase of the test MSE, pixels in [0, 1], when that bit alone is flipped).
+* ``learning_curves.csv`` -- per stage and epoch: training and validation PSNR, the
+  learning rate and (S1's channel stage) the BER of every level; ``learning_curves.png``.
+* ``generalisation.csv`` -- PSNR of the source codes (error-free bits, and bits through
+  their training interface) and of the end-to-end links at the highest SNR, on the
+  validation patches (training photos) and on the test photos.
+
+:data:`CLAIMS` are the seeds' claims, evaluated on the run's own numbers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from sem_sionna import nets, plot
+from sem_sionna.experiments.split_vs_ldpc_config import Config
+from sem_sionna.experiments.split_vs_ldpc_train import source_bits
+from sem_sionna.metrics import (AllOf, Claim, DifferenceGrows, Greater, Less, RankCorrelation,
+                                SmallerDrop, flip_cost, mean_ci95, psnr)
+from sem_sionna.utils import derive_seed
+from sem_sionna.utils.io import format_value, write_csv
+
+__all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "generalisation_rows",
+           "learning_curve_rows", "plot_interface", "plot_learning_curves", "write_table"]
+
+#: CBRs of the seeds' figures.
+CBR_24, CBR_48 = 1 / 24, 1 / 48
+_AWGN = {"channel": "awgn"}
+
+
+def _per_cbr(rule, where: dict, **kw):
+    """``rule`` at CBR 1/24 and at 1/48, both required."""
+    return AllOf(*(rule(where={**where, "cbr": c}, **kw) for c in (CBR_24, CBR_48)))
+
+
+CLAIMS = (
+    Claim("s1_fig7_split_ge_bpg", "S1 Fig. 7",
+          "Split DeepJSCC outperforms BPG + LDPC at every SNR, for rho = 1/24 and 1/48 (AWGN)",
+          _per_cbr(Greater, a="split_jscc", b="bpg+ldpc", metric="psnr", where=_AWGN)),
+    Claim("s1_fig7_gap_larger_at_1_48", "S1 Fig. 7",
+          "the advantage over BPG + LDPC is larger at the smaller bandwidth rho = 1/48",
+          DifferenceGrows("split_jscc", "bpg+ldpc", "psnr", from_where={"cbr": CBR_24},
+                          to_where={"cbr": CBR_48}, where=_AWGN)),
+    Claim("s1_graceful_degradation", "S1 Sec. V",
+          "Split DeepJSCC degrades gracefully with the SNR while the digital scheme falls "
+          "off a cliff (PSNR drop from 20 dB to 0 dB, AWGN)",
+          _per_cbr(SmallerDrop, a="split_jscc", b="bpg+ldpc", metric="psnr", high=20.0,
+                   low=0.0, where=_AWGN)),
+    Claim("s1_fig8_split_below_deepjscc", "S1 Fig. 8",
+          "the split (binary interface) costs PSNR against end-to-end DeepJSCC at rho = 1/24",
+          Less("split_jscc", "deepjscc", "psnr", where={**_AWGN, "cbr": CBR_24})),
+    Claim("s1_fig9_ber_falls_with_level", "S1 Fig. 9",
+          "the BER after the channel code falls with the reliability level (20 dB, 1/24)",
+          RankCorrelation("level", "ber", sign=-1, table="interface_ber",
+                          where={"snr_db": 20.0, "cbr": CBR_24})),
+    Claim("s0_fig5_learned_ge_split_awgn", "S0 Fig. 5",
+          "the learned interface outperforms Split DeepJSCC at every CBR and SNR (AWGN)",
+          Greater("learned_interface", "split_jscc", "psnr", where=_AWGN)),
+    Claim("s0_fig6_learned_ge_split_rayleigh", "S0 Fig. 6",
+          "the learned interface outperforms Split DeepJSCC over Rayleigh fading",
+          Greater("learned_interface", "split_jscc", "psnr", where={"channel": "rayleigh"})),
+    Claim("s0_fig7_ian_ablation", "S0 Fig. 7",
+          "the full IAN beats the variants without interface attention and without IAN "
+          "(CBR 1/24, AWGN and Rayleigh)",
+          AllOf(Greater("learned_interface", "learned_interface_wo_ia", "psnr",
+                        where={"cbr": CBR_24}),
+                Greater("learned_interface", "learned_interface_wo_ian", "psnr",
+                        where={"cbr": CBR_24}))),
+    Claim("s0_eps_anticorrelated_with_flip_cost", "S0 Sec. II-B",
+          "important bits (high flip cost) get low flip probabilities eps",
+          RankCorrelation("flip_cost", "eps", sign=-1, table="learned_eps")),
+)
+
+
+def write_table(path, rows: list[dict]) -> None:
+    """A list of dicts as a CSV (columns of the first row)."""
+    columns = list(rows[0]) if rows else []
+    write_csv(path, columns, [{k: format_value(v) for k, v in r.items()} for r in rows])
+
+
+def _level_errors(bits, bits_hat, num_levels: int) -> np.ndarray:
+    """Per image and level error fraction: [n, M] x2 -> [n, N]."""
+    err = np.not_equal(np.asarray(bits) > 0.5, np.asarray(bits_hat) > 0.5)
+    return err.reshape(len(err), num_levels, -1).mean(axis=2)
+
+
+def interface_ber_rows(cfg: Config, split_links: dict, test_images) -> list[dict]:
+    """S1 Fig. 9 rows ``level, eps, snr_db, cbr, ber, ber_ci95`` at every SNR and CBR."""
+    ladder = nets.multilevel_eps(cfg.num_levels, cfg.eps_max, cfg.eps_min)
+    rows = []
+    for cbr, link in split_links.items():
+        state = link.encode(test_images)
+        for snr in cfg.snr_db:
+            _, info = link.reconstruct(state, snr, "awgn")
+            mean, half = mean_ci95(_level_errors(info["bits"], info["bits_hat"],
+                                                 cfg.num_levels))
+            rows += [{"level": i + 1, "eps": float(ladder[i]), "snr_db": float(snr),
+                      "cbr": cbr, "ber": float(mean[i]), "ber_ci95": float(half[i])}
+                     for i in range(cfg.num_levels)]
+    return rows
+
+
+def learned_eps_rows(cfg: Config, s0_links: dict, test_images) -> list[dict]:
+    """S0 rows ``bit, eps, flip_cost``: the interface's eps and the test-MSE increase when
+    that bit alone is flipped (first ``flip_cost_images`` test images)."""
+    link = next(iter(s0_links.values()))
+    images = test_images[:cfg.flip_cost_images]
+    bits = source_bits(link.source_mapper, images)
+    cost = flip_cost(lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits,
+                     images)
+    eps = link.interface.eps.numpy()
+    return [{"bit": m, "eps": float(eps[m]), "flip_cost": float(cost[m])}
+            for m in range(len(eps))]
+
+
+def _psnr_row(model: str, split: str, images, x_hat) -> dict:
+    mean, half = mean_ci95(np.asarray(psnr(images, x_hat), np.float64))
+    return {"model": model, "split": split, "psnr": float(mean), "psnr_ci95": float(half)}
+
+
+def generalisation_rows(cfg: Config, models, val_images, test_images) -> list[dict]:
+    """PSNR on validation patches (training photos) vs test photos: source codes with
+    error-free bits and through their training interface, and the links at the highest
+    SNR over AWGN (first CBR)."""
+    cbr, snr = cfg.cbrs[0], max(cfg.snr_db)
+    s1, s0 = models.split_jscc[cbr], models.learned_interface["full"][cbr]
+    bsc = nets.MultiLevelBSC(cfg.num_levels, cfg.eps_max, cfg.eps_min,
+                             seed=derive_seed(0, "split_vs_ldpc", "generalisation"))
+    rows = []
+    for split, images in (("validation", val_images), ("test", test_images)):
+        x = tf.convert_to_tensor(images)
+        for name, link, interface in (("split_jscc", s1, bsc),
+                                      ("learned_interface", s0, s0.interface)):
+            u = tf.round(link.source_mapper(x))
+            rows.append(_psnr_row(f"{name}_source_only", split, images,
+                                  link.source_demapper(u).numpy()))
+            rows.append(_psnr_row(f"{name}_through_interface", split, images,
+                                  link.source_demapper(tf.round(interface(u))).numpy()))
+        for name, link in (("split_jscc", s1), ("learned_interface", s0),
+                           ("deepjscc", models.deepjscc[cbr])):
+            x_hat, _ = link.reconstruct(link.encode(images), snr, "awgn")
+            rows.append(_psnr_row(f"{name}_{snr:g}dB", split, images, x_hat))
+    return rows
+
+
+def plot_interface(cfg: Config, tables: dict, out) -> None:
+    """``interface_ber.png`` (S1 Fig. 9 at 20 dB, or the highest SNR) and
+    ``learned_eps.png`` (S0's eps against the measured flip cost)."""
+    rows = tables["interface_ber"]
+    snr = 20.0 if 20.0 in cfg.snr_db else max(cfg.snr_db)
+    levels = list(range(1, cfg.num_levels + 1))
+    ys, ci = {"interface eps (S1 eq. 17)": list(nets.multilevel_eps(
+        cfg.num_levels, cfg.eps_max, cfg.eps_min))}, {}
+    for cbr in cfg.cbrs:
+        sel = sorted((r for r in rows if r["cbr"] == cbr and r["snr_db"] == snr),
+                     key=lambda r: r["level"])
+        label = f"after channel code, CBR {cbr:.4g}"
+        ys[label] = [r["ber"] for r in sel]
+        ci[label] = [r["ber_ci95"] for r in sel]
+    plot.line_plot(levels, ys, out / "interface_ber.png", xlabel="reliability level",
+                   ylabel="bit error rate", logy=True, ci95=ci,
+                   title=f"Split DeepJSCC, AWGN {snr:g} dB")
+    eps_rows = sorted(tables["learned_eps"], key=lambda r: r["flip_cost"])
+    cost = np.array([r["flip_cost"] for r in eps_rows]) * 255.0 ** 2
+    eps = np.array([r["eps"] for r in eps_rows])
+    plot.line_plot(cost, {"learned eps per bit": eps}, out / "learned_eps.png",
+                   xlabel="flip cost (test MSE increase, 0..255 scale)",
+                   ylabel="flip probability eps", logy=True,
+                   title="S0 learned interface: eps vs bit importance")
+
+
+def _flat_histories(histories: dict):
+    """``(stage, history)`` pairs; S1's channel stage splits into warm-up and main."""
+    for name, hist in histories.items():
+        if hist and all(isinstance(v, dict) for v in hist.values()):
+            for part, sub in hist.items():
+                yield f"{name}_{part}", sub
+        elif hist:
+            yield name, hist
+
+
+def learning_curve_rows(histories: dict) -> list[dict]:
+    """One row per stage and epoch: ``stage, epoch, psnr, val_psnr, lr`` and, where
+    logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std``."""
+    rows = []
+    for stage, hist in _flat_histories(histories):
+        n = len(hist.get("loss", []))
+        for e in range(n):
+            row = {"stage": stage, "epoch": e + 1}
+            for key, values in hist.items():
+                if key == "val_mse":
+                    row["val_psnr"] = float(-10.0 * np.log10(max(values[e], 1e-12)))
+                elif key in ("psnr", "lr", "ber", "eps_mean", "eps_std") or key.startswith(
+                        "ber_level_"):
+                    row[key] = float(values[e])
+            rows.append(row)
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    return [{c: r.get(c) for c in columns} for r in rows]
+
+
+def plot_learning_curves(rows: list[dict], out) -> None:
+    """``learning_curves.png``: validation PSNR against epochs, one line per stage."""
+    stages = list(dict.fromkeys(r["stage"] for r in rows if r.get("val_psnr") is not None))
+    if not stages:
+        return
+    epochs = max(r["epoch"] for r in rows)
+    ys = {}
+    for stage in stages:
+        by_epoch = {r["epoch"]: r["val_psnr"] for r in rows if r["stage"] == stage}
+        ys[stage] = [by_epoch.get(e, float("nan")) for e in range(1, epochs + 1)]
+    plot.line_plot(list(range(1, epochs + 1)), ys, out / "learning_curves.png",
+                   xlabel="epoch", ylabel="validation PSNR (dB)",
+                   title="training stages (validation patches)")
