@@ -123,68 +123,64 @@ class Config:
 
     Fields
     ------
-    Data
-        n_train : int or None -- training images (None: the whole CIFAR-10 set, or the
-            embedded set's default size).
-        n_test : int -- test images of the sweep.
-        n_val : int -- validation images, held-out patches of the training photos (or
-            CIFAR-10 training images): the training schedules' validation set and the
-            digital baselines' MCS choice.
-        dataset : "embedded" or "cifar10" -- CIFAR-10 when cached locally, else the
-            embedded photos.
-        image_size : int -- patch side in pixels (embedded photos).
-    Sweep
-        snr_db : tuple of float -- channel SNRs, dB.
-        cbrs : tuple of float -- channel bandwidth ratios K / (H W 3).
-        channels : tuple of "awgn" / "rayleigh" -- channel models (Rayleigh: block fading).
-        codecs : tuple of str -- codecs of the ``<codec>+ldpc`` schemes (``codecs.get``);
-            ``"bpg"`` (real BPG files) is S1's BPG baseline, and the codec of ``bpg@capacity``.
-        mcs : tuple of (float, int) -- (LDPC code rate, bits per QAM symbol); the digital
-            chains use, per SNR and CBR, the pair that is best on the validation images.
-        example_snr_db : float -- SNR of the example-reconstruction figure, dB.
-    Models
-        num_bits : int -- M, source-mapper output bits of S1.
-        s0_num_bits : int or None -- M of S0 (None: ``num_bits``).
-        filters : int -- conv width of the source mappers and of DeepJSCC.
-        units : int -- hidden width of S1's channel mapper/demapper.
-        num_levels : int -- N, reliability levels of S1's multi-level BSC (S1 eq. 17).
-        eps_max : float -- flip probability of the least reliable level, in (0, 0.5].
-        eps_min : float -- flip probability of the most reliable level, in (0, eps_max].
-        s0_source : "conv" or "swin" -- S0's source mapper/demapper backbone.
-        swin : SwinConfig or None -- the Swin backbone's sizes (required for "swin").
-        s0_tokens : int -- tokens of S0's importance-aware channel mapper.
-        s0_embed_dim : int -- token width of S0's channel mapper.
-        s0_transformer_blocks : int -- transformer blocks of S0's channel mapper (>= 0).
-        mu_init : float -- initial logit ``mu`` of S0's learned flips (eps = sigmoid(mu)/2).
-        reg_weight : float -- weight of S0's interface regulariser (>= 0).
-        s0_mse_weight : float -- weight of the [0, 1] MSE in S0's source loss; ``255**2``
-            is the reference code's MSE of 0..255 pixels (``L = 255^2 MSE + lambda L_reg``).
-        mu_lr_scale : float -- S0's logit is ``mu_lr_scale * mu``: ``mu``'s own learning rate.
-        s0_ablations : tuple of "wo_ia" / "wo_ian" -- S0 Fig. 7 ablations, stage 2 retrained
-            at the first CBR without interface attention / without the IAN (neither
-            interface attention nor SE block).
-        flip_cost_images : int or None -- test images of the bit flip-cost measurement
-            (None: all).
-    Training
-        batch_size : int -- images per step.
-        lr : float -- Adam learning rate.
-        vimco_samples : int -- J, VIMCO samples per image (S1).
-        vimco_batch_size : int or None -- batch of S1's VIMCO stages (None: ``batch_size``).
-        stage2_estimator : "vimco" or "ste" -- gradient estimator of S1's channel stage.
-        vimco_lr : float or None -- learning rate of S1's VIMCO channel stage (None: ``lr``).
-        stage2_warmup : Schedule or None -- S1's channel stage first runs this many epochs
-            with the straight-through estimator, then ``stage2`` with ``stage2_estimator``.
-        lr_patience, lr_factor, early_stop : the papers' schedule: learning rate times
-            ``lr_factor`` after ``lr_patience`` epochs without validation improvement,
-            stop after ``early_stop`` (S1: 2, 0.8, 4); the epoch counts are caps. Every
-            stage ends with the weights of its best validation epoch.
-        train_snr_db : float -- S1's channel-stage training SNR, dB.
-        s0_snr_range_db : (float, float) -- S0's channel-stage SNR range, dB (uniform).
-        deepjscc_snr_db : float -- DeepJSCC's training SNR, dB.
-        stage1 : Schedule -- source stage (S1 and S0).
-        stage2 : Schedule -- S1's channel stage.
-        s0_stage2 : Schedule -- S0's channel stage.
-        deepjscc : Schedule -- DeepJSCC.
+    n_train : int or None -- training images (None: the whole CIFAR-10 set, or the
+        embedded set's default size).
+    n_test : int -- test images of the sweep.
+    n_val : int -- validation images, held-out patches of the training photos (or
+        CIFAR-10 training images): the training schedules' validation set and the
+        digital baselines' MCS choice.
+    dataset : "embedded" or "cifar10" -- CIFAR-10 when cached locally, else the
+        embedded photos.
+    image_size : int -- patch side in pixels (embedded photos).
+    snr_db : tuple of float -- channel SNRs, dB.
+    cbrs : tuple of float -- channel bandwidth ratios K / (H W 3).
+    channels : tuple of "awgn" / "rayleigh" -- channel models (Rayleigh: block fading).
+    codecs : tuple of str -- codecs of the ``<codec>+ldpc`` schemes (``codecs.get``);
+        ``"bpg"`` (real BPG files) is S1's BPG baseline, and the codec of ``bpg@capacity``.
+    mcs : tuple of (float, int) -- (LDPC code rate, bits per QAM symbol); the digital
+        chains use, per SNR and CBR, the pair that is best on the validation images.
+    example_snr_db : float -- SNR of the example-reconstruction figure, dB.
+    num_bits : int -- M, source-mapper output bits of S1.
+    s0_num_bits : int or None -- M of S0 (None: ``num_bits``).
+    filters : int -- conv width of the source mappers and of DeepJSCC.
+    units : int -- hidden width of S1's channel mapper/demapper.
+    num_levels : int -- N, reliability levels of S1's multi-level BSC (S1 eq. 17).
+    eps_max : float -- flip probability of the least reliable level, in (0, 0.5].
+    eps_min : float -- flip probability of the most reliable level, in (0, eps_max].
+    s0_source : "conv" or "swin" -- S0's source mapper/demapper backbone.
+    swin : SwinConfig or None -- the Swin backbone's sizes (required for "swin").
+    s0_tokens : int -- tokens of S0's importance-aware channel mapper.
+    s0_embed_dim : int -- token width of S0's channel mapper.
+    s0_transformer_blocks : int -- transformer blocks of S0's channel mapper (>= 0).
+    mu_init : float -- initial logit ``mu`` of S0's learned flips (eps = sigmoid(mu)/2).
+    reg_weight : float -- weight of S0's interface regulariser (>= 0).
+    s0_mse_weight : float -- weight of the [0, 1] MSE in S0's source loss; ``255**2``
+        is the reference code's MSE of 0..255 pixels (``L = 255^2 MSE + lambda L_reg``).
+    mu_lr_scale : float -- S0's logit is ``mu_lr_scale * mu``: ``mu``'s own learning rate.
+    s0_ablations : tuple of "wo_ia" / "wo_ian" -- S0 Fig. 7 ablations, stage 2 retrained
+        at the first CBR without interface attention / without the IAN (neither
+        interface attention nor SE block).
+    flip_cost_images : int or None -- test images of the bit flip-cost measurement
+        (None: all).
+    batch_size : int -- images per step.
+    lr : float -- Adam learning rate.
+    vimco_samples : int -- J, VIMCO samples per image (S1).
+    vimco_batch_size : int or None -- batch of S1's VIMCO stages (None: ``batch_size``).
+    stage2_estimator : "vimco" or "ste" -- gradient estimator of S1's channel stage.
+    vimco_lr : float or None -- learning rate of S1's VIMCO channel stage (None: ``lr``).
+    stage2_warmup : Schedule or None -- S1's channel stage first runs this many epochs
+        with the straight-through estimator, then ``stage2`` with ``stage2_estimator``.
+    lr_patience, lr_factor, early_stop : the papers' schedule: learning rate times
+        ``lr_factor`` after ``lr_patience`` epochs without validation improvement,
+        stop after ``early_stop`` (S1: 2, 0.8, 4); the epoch counts are caps. Every
+        stage ends with the weights of its best validation epoch.
+    train_snr_db : float -- S1's channel-stage training SNR, dB.
+    s0_snr_range_db : (float, float) -- S0's channel-stage SNR range, dB (uniform).
+    deepjscc_snr_db : float -- DeepJSCC's training SNR, dB.
+    stage1 : Schedule -- source stage (S1 and S0).
+    stage2 : Schedule -- S1's channel stage.
+    s0_stage2 : Schedule -- S0's channel stage.
+    deepjscc : Schedule -- DeepJSCC.
     """
 
     # sizes, schedules and grids: every profile sets them
