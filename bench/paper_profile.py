@@ -60,17 +60,21 @@ PAPER_TRAIN_IMAGES = {"split_vs_ldpc": 50000,  # CIFAR-10 train
 # values: (grid key, stage-name prefixes); the totals count them that many times.
 REPEATED = {"split_vs_ldpc": ("cbrs", ("train_split_jscc/channel",
                                         "train_learned_interface/channel", "train_deepjscc/")),
-            "semantic_jscc": ("bpp", ("train/",)),
+            "semantic_jscc": ("points", ("train/",)),
             "importance_mimo": ("betas", ("train_ciba",))}
+# The dry run keeps models, batch sizes and schedules and cuts the data and the grids
+# ({"field" or "group.field": value} on the paper profile's typed config).
 DRY_RUN = {
-    "split_vs_ldpc": dict(dataset="embedded", n_train=256, n_test=4, cbrs=[1 / 24],
-                          channels=["awgn"], codecs=["hevc"], snr_db=[10.0]),
-    "scsc_mimo": dict(n_train=64, n_test=2, n_budget=16, snr_db=[6.0], snr_cbr=[6.0],
-                      snr_channels=[6.0], snr_example=6.0, channels=["rayleigh"],
-                      gen_codecs=[], num_examples=2),
-    "semantic_jscc": dict(n_train=256, n_test=8, bpp=[0.25], n_gsw=32, channels=["awgn"],
-                          snr_db=[10.0], codecs=["bpg+ldpc"], example_snr_db=[10.0],
-                          rate_plot_snr_db=10.0),
+    "split_vs_ldpc": {"dataset": "embedded", "n_train": 256, "n_val": 16, "n_test": 4,
+                      "cbrs": (1 / 24,), "channels": ("awgn",), "codecs": ("bpg",),
+                      "snr_db": (10.0,)},
+    "scsc_mimo": {"n_train": 64, "n_val": 8, "n_test": 2, "chain.n_budget": 16,
+                  "sweep.snr_db": (6.0,), "sweep.snr_cbr": (6.0,),
+                  "sweep.snr_channels": (6.0,), "sweep.snr_example": 6.0,
+                  "sweep.channels": ("rayleigh",), "sweep.gen_codecs": (),
+                  "sweep.num_examples": 2},
+    "semantic_jscc": {"n_train": 256, "n_val": 32, "n_test": 8, "gsw.num_images": 32,
+                      "channels": ("awgn",), "example_snr_db": (10.0,)},
     "importance_mimo": dict(n_train=512, n_val=128, n_test=64, eval_batch_size=64,
                             betas=[1e-4, 1e-2], alphas=[0.0, 2.0], search_snr_db=[0.0],
                             thresholds=[0.0, 1.0], snr_db=[0.0]),
@@ -216,7 +220,8 @@ def worker(name: str, out_json: Path, opts: argparse.Namespace) -> None:
     scale = PAPER_TRAIN_IMAGES[name] / dry["n_train"]
     rows: list[dict] = []
     key, prefixes = REPEATED.get(name, (None, ()))
-    factor = len(get_field(paper, key)) / len(dry[key]) if key else 1.0
+    factor = (len(get_field(paper, key)) / len(get_field(module.PROFILES["paper"], key))
+              if key else 1.0)
 
     def repeat(stage: str) -> float:
         return factor if stage.startswith(prefixes) else 1.0
