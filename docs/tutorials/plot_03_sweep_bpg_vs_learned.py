@@ -89,13 +89,14 @@ deepjscc = links.DeepJSCC(encoder, decoder, seed=3)
 # %%
 # The sweep
 # ---------
-# :func:`~sem_sionna.sweep.grid` lists the points; :class:`~sem_sionna.sweep.ImageSweep`
-# adapts the schemes to the runner's ``prepare`` (once per scheme, channel and CBR) and
-# ``evaluate`` (per SNR), returning per-image PSNR, MS-SSIM and decode failures;
+# :func:`~sem_sionna.sweep.grid` lists the points; every link implements the sweep
+# protocol (:class:`~sem_sionna.sweep.SweepLink`: ``encode(images)`` once per scheme,
+# channel and CBR, ``reconstruct(state, snr_db, channel)`` per SNR), and
+# :class:`~sem_sionna.sweep.ImageSweep` turns ``{(scheme, cbr, channel): link}`` into the
+# runner's ``prepare`` and ``evaluate``, returning per-image PSNR, MS-SSIM and decode failures;
 # :func:`~sem_sionna.sweep.with_ci95` adds a ``<metric>_ci95`` column after each metric.
 
-schemes = {("deepjscc", cbr): sweep.LearnedScheme(deepjscc),
-           ("bpg+ldpc", cbr): sweep.DigitalScheme({"awgn": digital})}
+schemes = {("deepjscc", cbr, "awgn"): deepjscc, ("bpg+ldpc", cbr, "awgn"): digital}
 image_sweep = sweep.ImageSweep(schemes, test_images)
 columns = sweep.with_ci95(["scheme", "channel", "cbr", "snr_db", "psnr", "ms_ssim",
                            "fail_rate", "n_images"], ["psnr", "ms_ssim", "fail_rate"])
@@ -103,13 +104,9 @@ points = sweep.grid(scheme=["deepjscc", "bpg+ldpc"], channel="awgn", cbr=cbr,
                     snr_db=[0.0, 4.0, 8.0, 12.0, 16.0])
 
 
-def evaluate(point, state):
-    return {**image_sweep.evaluate(point, state), "n_images": len(test_images)}
-
-
 runner = sweep.SweepRunner(out, columns=columns, seed=0)
 t = time.perf_counter()
-rows = runner.run(points, evaluate, prepare=image_sweep.prepare,
+rows = runner.run(points, image_sweep.evaluate, prepare=image_sweep.prepare,
                   reseed=image_sweep.seeded_layers())
 print(f"{len(rows)} points in {time.perf_counter() - t:.1f} s; files: "
       f"{sorted(p.name for p in out.iterdir())}")
@@ -124,7 +121,7 @@ for row in rows:
 
 t = time.perf_counter()
 rows_again = sweep.SweepRunner(out, columns=columns, seed=0, resume=True).run(
-    points, evaluate, prepare=image_sweep.prepare)
+    points, image_sweep.evaluate, prepare=image_sweep.prepare)
 print(f"resumed in {time.perf_counter() - t:.2f} s, same rows: {rows_again == rows}")
 
 # %%
