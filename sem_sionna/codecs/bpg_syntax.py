@@ -117,13 +117,18 @@ def _build_sps(chroma_idc: int, height: int, width: int, fields: dict) -> bytes:
     w.u(1, 1)  # sps_temporal_mvp_enabled_flag
     w.flag(fields["strong_intra_smoothing"])
     w.u(1, 0)  # vui_parameters_present_flag
+    _write_sps_extension(w, fields)
+    return _nal(_x265.NAL_SPS, w)
+
+
+def _write_sps_extension(w: BitWriter, fields: dict) -> None:
+    """sps_extension_present_flag and the range extension (common to SPS and hevc_header)."""
     w.flag(fields["sps_extension"])
     if fields["sps_extension"]:
         w.flag(fields["range_extension"])
-        w.u(7, 0)
+        w.u(7, 0)  # sps_multilayer/3d/scc/4bits extension flags
         if fields["range_extension"]:
             w.u(_RANGE_EXT_FLAGS, fields["range_extension_flags"])
-    return _nal(_x265.NAL_SPS, w)
 
 
 def _read_sps_tail(r: BitReader, fields: dict) -> None:
@@ -188,12 +193,7 @@ def write_hevc_header(fields: dict) -> bytes:
         w.ue(fields[key])
     _write_sao_pcm(w, fields)
     w.flag(fields["strong_intra_smoothing"])
-    w.flag(fields["sps_extension"])
-    if fields["sps_extension"]:
-        w.flag(fields["range_extension"])
-        w.u(7, 0)
-        if fields["range_extension"]:
-            w.u(_RANGE_EXT_FLAGS, fields["range_extension_flags"])
+    _write_sps_extension(w, fields)
     w.align_zero()
     return w.getvalue()
 

@@ -303,8 +303,7 @@ class FixedQualityLink(DigitalLink):
 
     Input
     -----
-    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
-    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
+    images, snr_db : as :class:`~sem_sionna.links.DigitalLink`.
 
     Output
     ------

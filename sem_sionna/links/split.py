@@ -178,20 +178,12 @@ class LearnedInterfaceJSCC(_BitLink):
 
     Input
     -----
-    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
-    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
-    channel : "awgn" or "rayleigh", default "awgn" -- Rayleigh: block fading, one
-        coefficient per image, perfect CSI at the receiver.
+    images, snr_db, channel : as :class:`SplitJSCC`.
 
     Output
     ------
-    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions.
-
-    Note
-    ----
-    Sweep API: ``encode(images)`` once per image batch, then
-    ``reconstruct(state, snr_db, channel)`` per SNR returns ``(x_hat, info)`` as NumPy,
-    ``info["bits"]`` / ``info["bits_hat"]`` the sent and received bits ``[batch, M]``.
+    x_hat : [batch, H, W, 3], tf.float32 -- reconstructions; the sweep API is
+    :class:`SplitJSCC`'s.
     """
 
     def __init__(self, source_mapper, source_demapper, interface, channel_mapper,
@@ -220,10 +212,7 @@ class DeepJSCC(_ImageLink):
 
     Input
     -----
-    images : [batch, H, W, 3], tf.float32 -- in [0, 1].
-    snr_db : scalar or [batch], tf.float32 -- SNR in dB (``no = 10^(-snr_db/10)``).
-    channel : "awgn" or "rayleigh", default "awgn" -- Rayleigh: block fading, one
-        coefficient per image, perfect CSI at the receiver.
+    images, snr_db, channel : as :class:`SplitJSCC`.
 
     Output
     ------

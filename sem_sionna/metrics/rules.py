@@ -136,6 +136,31 @@ def _pointwise(points: list[tuple[dict, Difference, dict]], direction: int,
     return verdict, evidence
 
 
+def _paired_at(rule, samples: PerImage, spec: Sequence[tuple[str, Mapping]],
+              weights: Sequence[float]) -> tuple[Difference, list[float]] | None:
+    """Paired contrast ``sum_k w_k x_k`` of ``rule.metric`` over the samples of the
+    ``(scheme, condition)`` pairs in ``spec`` (None if one is absent), and their estimates."""
+    xs = [_find(samples, scheme, cond, rule.metric) for scheme, cond in spec]
+    if any(x is None for x in xs):
+        return None
+    if len({x.shape for x in xs}) != 1:
+        raise ValueError(f"`{rule.metric}` rows do not pair between "
+                         f"{[c for _, c in spec]}: shapes {[x.shape for x in xs]}")
+    d = paired_contrast(xs, list(weights), statistic=samples.statistic(rule.metric),
+                        n_resamples=rule.n_resamples, seed=rule.seed)
+    return d, [_estimate(samples, rule.metric, x) for x in xs]
+
+
+def _pointwise_outcome(points, direction: int, strict: bool, head: dict,
+                       summary) -> Outcome:
+    """:func:`_pointwise` as an :class:`Outcome`, evidence ``head`` first and
+    ``summary(evidence)`` as its summary line."""
+    verdict, evidence = _pointwise(points, direction, strict)
+    evidence = {**head, **evidence}
+    evidence["summary"] = summary(evidence)
+    return Outcome(verdict, evidence)
+
+
 def _range(points) -> str:
     means = [d.mean for _, d, _ in points]
     return f"{min(means):+.3g}..{max(means):+.3g}" if len(means) > 1 else f"{means[0]:+.3g}"
@@ -144,7 +169,22 @@ def _range(points) -> str:
 # -- rules on per-image samples --------------------------------------------------------
 
 @dataclasses.dataclass(frozen=True)
-class Greater(Rule):
+class _PairedRule(Rule):
+    """Fields of the rules that pair scheme ``a`` with scheme ``b`` in ``metric``; the
+    keyword-only ones: the axis ``over``, the filter ``where`` and the bootstrap's
+    ``n_resamples`` / ``seed`` (ratio metrics)."""
+
+    a: str
+    b: str
+    metric: str
+    over: str = dataclasses.field(default="snr_db", kw_only=True)
+    where: Mapping[str, Any] = dataclasses.field(default_factory=dict, kw_only=True)
+    n_resamples: int = dataclasses.field(default=2000, kw_only=True)
+    seed: int = dataclasses.field(default=0, kw_only=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Greater(_PairedRule):
     """``a`` above ``b`` in ``metric`` at every point of ``over``.
 
     The points are every condition matching ``where`` at which both schemes have the
@@ -153,14 +193,7 @@ class Greater(Rule):
     See the module docstring for the verdict.
     """
 
-    a: str
-    b: str
-    metric: str
-    over: str = "snr_db"
-    where: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     margin: float = 0.0
-    n_resamples: int = 2000
-    seed: int = 0
 
     _direction: ClassVar[int] = 1
     _strict: ClassVar[bool] = False
@@ -192,14 +225,14 @@ class Greater(Rule):
             d = paired_contrast([x, y], [1.0, -1.0], statistic=stat,
                                 n_resamples=self.n_resamples, seed=self.seed)
             points.append((cond, d.shifted(self._direction * self.margin), {}))
-        verdict, evidence = _pointwise(points, self._direction, self._strict)
-        evidence = {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
-                    "where": dict(self.where), "margin": self.margin, **evidence}
         claimed, against = ("above", "below") if self._direction > 0 else ("below", "above")
-        evidence["summary"] = (f"{self.metric} {self.a}-{self.b} {_range(points)} over "
-                               f"{len(points)} points; {evidence['n_for']} significantly "
-                               f"{claimed}, {evidence['n_against']} {against} 0")
-        return Outcome(verdict, evidence)
+        return _pointwise_outcome(
+            points, self._direction, self._strict,
+            {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
+             "where": dict(self.where), "margin": self.margin},
+            lambda e: (f"{self.metric} {self.a}-{self.b} {_range(points)} over {len(points)} "
+                       f"points; {e['n_for']} significantly {claimed}, {e['n_against']} "
+                       f"{against} 0"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +260,7 @@ class LessAtEveryPoint(Greater):
 
 
 @dataclasses.dataclass(frozen=True)
-class DifferenceGrows(Rule):
+class DifferenceGrows(_PairedRule):
     """``a``'s advantage over ``b`` is larger at ``to_where`` than at ``from_where``
     (e.g. "more so at CBR 1/48": ``from_where={"cbr": 1/24}, to_where={"cbr": 1/48}``).
 
@@ -237,15 +270,8 @@ class DifferenceGrows(Rule):
     interval; verdict as :class:`Greater` on that contrast.
     """
 
-    a: str
-    b: str
-    metric: str
     from_where: Mapping[str, Any]
     to_where: Mapping[str, Any]
-    over: str = "snr_db"
-    where: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    n_resamples: int = 2000
-    seed: int = 0
 
     def describe(self) -> str:
         return (f"({self.a} - {self.b}) in {self.metric} larger at {_fmt_where(self.to_where)} "
@@ -256,36 +282,29 @@ class DifferenceGrows(Rule):
     def _evaluate(self, samples, rows):
         _check_samples(samples, schemes=(self.a, self.b), metrics=(self.metric,),
                        columns=(self.over, *self.where, *self.from_where, *self.to_where))
-        stat = samples.statistic(self.metric)
         points = []
         for cond in samples.conditions(self.a, **{**self.where, **self.from_where}):
             target = {**cond, **self.to_where}
-            xs = [_find(samples, s, c, self.metric)
-                  for c in (target, cond) for s in (self.a, self.b)]
-            if any(x is None for x in xs):
-                continue
-            if len({x.shape for x in xs}) != 1:
-                raise ValueError(f"`{self.metric}` rows do not pair between {cond} and {target}: "
-                                 f"shapes {[x.shape for x in xs]}")
-            d = paired_contrast(xs, [1.0, -1.0, -1.0, 1.0], statistic=stat,
-                                n_resamples=self.n_resamples, seed=self.seed)
-            est = [_estimate(samples, self.metric, x) for x in xs]
-            points.append((cond, d, {"gap_to": est[0] - est[1], "gap_from": est[2] - est[3]}))
+            spec = [(s, c) for c in (target, cond) for s in (self.a, self.b)]
+            found = _paired_at(self, samples, spec, [1.0, -1.0, -1.0, 1.0])
+            if found is not None:
+                d, est = found
+                points.append((cond, d, {"gap_to": est[0] - est[1],
+                                         "gap_from": est[2] - est[3]}))
         if not points:
             raise _Missing(f"no condition with {self.a!r} and {self.b!r} at both "
                            f"{_fmt_where(self.from_where)} and {_fmt_where(self.to_where)}")
         points.sort(key=lambda p: _sort_key(p[0], self.over))
-        verdict, evidence = _pointwise(points, 1, False)
-        evidence = {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
-                    "from": dict(self.from_where), "to": dict(self.to_where), **evidence}
-        evidence["summary"] = (f"gap growth {_range(points)} over {len(points)} points; "
-                               f"{evidence['n_for']} significantly larger, "
-                               f"{evidence['n_against']} smaller")
-        return Outcome(verdict, evidence)
+        return _pointwise_outcome(
+            points, 1, False,
+            {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
+             "from": dict(self.from_where), "to": dict(self.to_where)},
+            lambda e: (f"gap growth {_range(points)} over {len(points)} points; "
+                       f"{e['n_for']} significantly larger, {e['n_against']} smaller"))
 
 
 @dataclasses.dataclass(frozen=True)
-class SmallerDrop(Rule):
+class SmallerDrop(_PairedRule):
     """``a`` loses less ``metric`` than ``b`` from ``over = high`` to ``over = low``
     (graceful degradation vs a digital cliff).
 
@@ -294,15 +313,8 @@ class SmallerDrop(Rule):
     :class:`Greater` on it (positive: ``a`` drops less).
     """
 
-    a: str
-    b: str
-    metric: str
     high: float
     low: float
-    over: str = "snr_db"
-    where: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    n_resamples: int = 2000
-    seed: int = 0
 
     def describe(self) -> str:
         return (f"{self.a} drops less than {self.b} in {self.metric} from {self.over}="
@@ -312,32 +324,25 @@ class SmallerDrop(Rule):
     def _evaluate(self, samples, rows):
         _check_samples(samples, schemes=(self.a, self.b), metrics=(self.metric,),
                        columns=(self.over, *self.where))
-        stat = samples.statistic(self.metric)
         points = []
         for cond in samples.conditions(self.a, **{**self.where, self.over: self.high}):
             low = {**cond, self.over: self.low}
-            xs = [_find(samples, s, c, self.metric)
-                  for s in (self.a, self.b) for c in (cond, low)]
-            if any(x is None for x in xs):
-                continue
-            if len({x.shape for x in xs}) != 1:
-                raise ValueError(f"`{self.metric}` rows do not pair between {cond} and {low}: "
-                                 f"shapes {[x.shape for x in xs]}")
-            d = paired_contrast(xs, [-1.0, 1.0, 1.0, -1.0], statistic=stat,
-                                n_resamples=self.n_resamples, seed=self.seed)
-            est = [_estimate(samples, self.metric, x) for x in xs]
-            points.append(({k: v for k, v in cond.items() if k != self.over}, d,
-                           {"a_drop": est[0] - est[1], "b_drop": est[2] - est[3]}))
+            spec = [(s, c) for s in (self.a, self.b) for c in (cond, low)]
+            found = _paired_at(self, samples, spec, [-1.0, 1.0, 1.0, -1.0])
+            if found is not None:
+                d, est = found
+                points.append(({k: v for k, v in cond.items() if k != self.over}, d,
+                               {"a_drop": est[0] - est[1], "b_drop": est[2] - est[3]}))
         if not points:
             raise _Missing(f"no condition with {self.a!r} and {self.b!r} at both "
                            f"{self.over}={_fmt(self.high)} and {_fmt(self.low)}")
-        verdict, evidence = _pointwise(points, 1, False)
-        evidence = {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
-                    "high": self.high, "low": self.low, **evidence}
         drops = ", ".join(f"{e['a_drop']:.3g} vs {e['b_drop']:.3g}" for _, _, e in points)
-        evidence["summary"] = (f"{self.metric} drop {self.a} vs {self.b}: {drops}; "
-                               f"{evidence['n_for']}/{len(points)} significantly smaller")
-        return Outcome(verdict, evidence)
+        return _pointwise_outcome(
+            points, 1, False,
+            {"a": self.a, "b": self.b, "metric": self.metric, "over": self.over,
+             "high": self.high, "low": self.low},
+            lambda e: (f"{self.metric} drop {self.a} vs {self.b}: {drops}; "
+                       f"{e['n_for']}/{len(points)} significantly smaller"))
 
 
 @dataclasses.dataclass(frozen=True)

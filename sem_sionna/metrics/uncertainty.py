@@ -25,18 +25,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import stats
 
-__all__ = [
-    "CONFIDENCE",
-    "Difference",
-    "mean_ci95",
-    "bootstrap_ci95",
-    "ratio_ci95",
-    "miou_ci95",
-    "row_mean",
-    "ratio_of_sums",
-    "paired_difference",
-    "paired_contrast",
-]
+__all__ = ["CONFIDENCE", "Difference", "mean_ci95", "bootstrap_ci95", "ratio_ci95",
+           "miou_ci95", "row_mean", "ratio_of_sums", "paired_difference", "paired_contrast"]
 
 CONFIDENCE = 0.95
 

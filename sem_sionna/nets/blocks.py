@@ -10,9 +10,10 @@ importance-aware mappers of S0 (Kong & Zhang) are composed from these blocks:
 * :class:`ResidualUnit`, :class:`AttentionBlock` -- Cheng et al.'s simplified attention;
 * :class:`SubpixelConv` -- 3x3 convolution followed by ``depth_to_space`` (Shi et al.);
 * :class:`SEBlock` -- squeeze-and-excitation (Hu et al.);
-* :class:`DenseResidualBlock`, :class:`TransformerBlock` -- for bit / symbol vectors;
-* :class:`SNRFeatureAttention` -- ADJSCC's attention feature module (defined in
-  :mod:`sem_sionna.nets.feature_attention`).
+* :class:`DenseResidualBlock`, :class:`TransformerBlock` -- for bit / symbol vectors.
+
+ADJSCC's attention feature module is :class:`~sem_sionna.nets.SNRFeatureAttention`
+(:mod:`sem_sionna.nets.feature_attention`).
 
 The image backbones and the symbol helpers built from them are in
 :mod:`sem_sionna.nets.transforms`.
@@ -26,7 +27,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.nets.feature_attention import SNRFeatureAttention, _snr_column  # noqa: F401
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.utils.scalars import to_float_tensor
 
@@ -41,7 +41,6 @@ __all__ = [
     "SEBlock",
     "DenseResidualBlock",
     "TransformerBlock",
-    "SNRFeatureAttention",
 ]
 
 
@@ -254,8 +253,41 @@ class ResidualBlock(_TracedBuild):
         return {**super().get_config(), "filters": self.filters}
 
 
+class _ResamplingResidual(_TracedBuild):
+    """Body of the resampling residual blocks: ``first`` (resamples), LeakyReLU, 3x3
+    ``conv``, (I)GDN or LeakyReLU, plus a resampling ``skip``. Subclasses name the
+    factor (``_factor``), pick GDN or IGDN (``_inverse``) and the resampling layer."""
+
+    _factor: str
+    _inverse: bool
+
+    def __init__(self, filters: int, factor: int, use_gdn: bool, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = check_positive_int(filters, "filters")
+        setattr(self, self._factor, check_positive_int(factor, self._factor))
+        self.use_gdn = bool(use_gdn)
+        self.first = self._resample(self.filters, factor, 3)
+        self.conv = _conv(self.filters)
+        self.norm = GDN(inverse=self._inverse) if self.use_gdn else None
+        self.skip = self._resample(self.filters, factor, 1)
+
+    @staticmethod
+    def _resample(filters, factor, kernel_size):
+        raise NotImplementedError
+
+    def call(self, x):
+        y = tf.nn.leaky_relu(self.first(x), 0.01)
+        y = self.conv(y)
+        y = self.norm(y) if self.norm is not None else tf.nn.leaky_relu(y, 0.01)
+        return y + self.skip(x)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                self._factor: getattr(self, self._factor), "use_gdn": self.use_gdn}
+
+
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class ResidualBlockWithStride(_TracedBuild):
+class ResidualBlockWithStride(_ResamplingResidual):
     """CompressAI ``ResidualBlockWithStride``: strided 3x3 conv, LeakyReLU, 3x3 conv, GDN.
 
     The skip is a strided 1x1 convolution. With ``use_gdn=False`` the GDN is replaced by
@@ -276,25 +308,15 @@ class ResidualBlockWithStride(_TracedBuild):
     y : [batch, H/stride, W/stride, filters], tf.float32.
     """
 
+    _factor = "stride"
+    _inverse = False
+
     def __init__(self, filters: int, stride: int = 2, use_gdn: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        self.stride = check_positive_int(stride, "stride")
-        self.use_gdn = bool(use_gdn)
-        self.conv1 = _conv(self.filters, 3, self.stride)
-        self.conv2 = _conv(self.filters)
-        self.gdn = GDN() if self.use_gdn else None
-        self.skip = _conv(self.filters, 1, self.stride)
+        super().__init__(filters, stride, use_gdn, **kwargs)
 
-    def call(self, x):
-        y = tf.nn.leaky_relu(self.conv1(x), 0.01)
-        y = self.conv2(y)
-        y = self.gdn(y) if self.gdn is not None else tf.nn.leaky_relu(y, 0.01)
-        return y + self.skip(x)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "stride": self.stride,
-                "use_gdn": self.use_gdn}
+    @staticmethod
+    def _resample(filters, factor, kernel_size):
+        return _conv(filters, kernel_size, factor)
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -329,7 +351,7 @@ class SubpixelConv(_TracedBuild):
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class ResidualBlockUpsample(_TracedBuild):
+class ResidualBlockUpsample(_ResamplingResidual):
     """CompressAI ``ResidualBlockUpsample``: sub-pixel conv, LeakyReLU, 3x3 conv, IGDN.
 
     The skip is a sub-pixel convolution. ``use_gdn=False`` replaces IGDN by LeakyReLU.
@@ -349,25 +371,15 @@ class ResidualBlockUpsample(_TracedBuild):
     y : [batch, H*upsample, W*upsample, filters], tf.float32.
     """
 
+    _factor = "upsample"
+    _inverse = True
+
     def __init__(self, filters: int, upsample: int = 2, use_gdn: bool = True, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = check_positive_int(filters, "filters")
-        self.upsample = check_positive_int(upsample, "upsample")
-        self.use_gdn = bool(use_gdn)
-        self.subpel = SubpixelConv(self.filters, self.upsample)
-        self.conv = _conv(self.filters)
-        self.igdn = GDN(inverse=True) if self.use_gdn else None
-        self.skip = SubpixelConv(self.filters, self.upsample)
+        super().__init__(filters, upsample, use_gdn, **kwargs)
 
-    def call(self, x):
-        y = tf.nn.leaky_relu(self.subpel(x), 0.01)
-        y = self.conv(y)
-        y = self.igdn(y) if self.igdn is not None else tf.nn.leaky_relu(y, 0.01)
-        return y + self.skip(x)
-
-    def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "upsample": self.upsample,
-                "use_gdn": self.use_gdn}
+    @staticmethod
+    def _resample(filters, factor, kernel_size):
+        return SubpixelConv(filters, factor)
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
@@ -377,18 +389,8 @@ class AttentionBlock(_TracedBuild):
     ``y = x + a(x) * sigmoid(b(x))`` where ``a`` is three :class:`ResidualUnit` and
     ``b`` three residual units followed by a 1x1 convolution.
 
-    Parameters
-    ----------
-    filters : int -- channels ``C`` (input and output).
-    rank : int, 1 or 2, default 2 -- sequences ``[b, T, C]`` or images ``[b, H, W, C]``.
-
-    Input
-    -----
-    x : [batch, H, W, C] or [batch, T, C], tf.float32.
-
-    Output
-    ------
-    y : same shape, tf.float32.
+    Parameters, input and output are those of :class:`ResidualUnit` (``filters``, ``rank``;
+    ``x`` of shape ``[batch, H, W, C]`` or ``[batch, T, C]`` in, the same shape out).
     """
 
     def __init__(self, filters: int, rank: int = 2, **kwargs):

@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import keras
 
-from sem_sionna.nets.transforms import (PowerNormalization, _check_vector_shape,
-                                        complex_to_real, real_to_complex)
-from sem_sionna.nets.split import _ImageToVector, _VectorToImage
+from sem_sionna.nets.transforms import PowerNormalization, complex_to_real, real_to_complex
+from sem_sionna.nets.split import _ImageToVector, _SymbolsIn, _VectorToImage
 from sem_sionna.utils.checks import check_complex, check_positive_int, check_real
 
 __all__ = ["DeepJSCCEncoder", "DeepJSCCDecoder"]
@@ -79,7 +78,7 @@ class DeepJSCCEncoder(_ImageToVector):
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class DeepJSCCDecoder(_VectorToImage):
+class DeepJSCCDecoder(_SymbolsIn, _VectorToImage):
     """DeepJSCC decoder: ``K`` received complex symbols -> image.
 
     Parameters
@@ -110,11 +109,6 @@ class DeepJSCCDecoder(_VectorToImage):
         self.num_symbols = check_positive_int(num_symbols, "num_symbols")
         self._init_decoder(2 * self.num_symbols, image_size, filters, num_upsamples, head,
                            latent_filters, use_gdn, snr_adaptive)
-
-    def build(self, y_shape, snr_db_shape=None):
-        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
-        self._trace(y_shape, snr_db_shape, dtypes=("complex64", "float32"))
-        self.built = True
 
     def call(self, y, snr_db=None):
         check_complex(y, "y")

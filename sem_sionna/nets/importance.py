@@ -236,15 +236,8 @@ class ImportanceChannelDemapper(_ImportanceBase):
     ----------
     num_symbols : int -- ``K`` complex channel uses.
     num_bits : int -- ``M``.
-    num_tokens : int, default 64 -- ``T``; ``M`` must be a multiple (``D = M / T`` bits each).
-    embed_dim : int, default 128 -- token width ``E`` of the Transformer.
-    num_transformer_blocks : int, default 2 -- Transformer blocks (0 = none).
-    num_heads : int, default 4 -- attention heads.
-    num_res_units : int, default 3 -- residual units of the interface-attention trunk.
-    modulation_layers : int, default 7 -- layers of the SNR modulation.
-    interface_attention : bool, default True -- use ``1 - 2 eps`` (S0's IAttn).
-    se_block : bool, default True -- squeeze-and-excitation after the interface attention.
-    se_reduction : int, default 4 -- SE bottleneck ratio.
+    num_tokens ... se_reduction -- the token, Transformer, IAN and SE arguments of
+        :class:`ImportanceChannelMapper`, with its defaults; give both the same values.
 
     Input
     -----

@@ -32,7 +32,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from sem_sionna.nets.blocks import DenseResidualBlock, _snr_column, _SNRConditioned
+from sem_sionna.nets.blocks import DenseResidualBlock, _SNRConditioned
+from sem_sionna.nets.feature_attention import _snr_column
 from sem_sionna.nets.transforms import (AnalysisTransform, PowerNormalization,
                                         SynthesisTransform, _check_image_shape,
                                         _check_vector_shape, complex_to_real,
@@ -73,17 +74,55 @@ def _unflatten_channel_major(v, h, w):
     return tf.transpose(tf.reshape(v, [-1, v.shape[-1] // (h * w), h, w]), [0, 2, 3, 1])
 
 
+def _set_transform_args(layer, filters, head, latent_filters, use_gdn, snr_adaptive) -> None:
+    """Checks and sets the arguments the encoder and decoder bodies share."""
+    layer.filters = check_positive_int(filters, "filters")
+    layer.head = _check_head(head)
+    layer.latent_filters = check_positive_int(latent_filters, "latent_filters")
+    layer.use_gdn = bool(use_gdn)
+    layer.snr_adaptive = bool(snr_adaptive)
+
+
+def _init_dense_trunk(layer, units, num_blocks, snr_adaptive, num_outputs: int) -> None:
+    """Input Dense + PReLU, ``num_blocks`` :class:`DenseResidualBlock` and the output Dense
+    of the channel mapper and demapper (S1 Fig. 5)."""
+    layer.units = check_positive_int(units, "units")
+    layer.num_blocks = check_positive_int(num_blocks, "num_blocks", minimum=0)
+    layer.snr_adaptive = bool(snr_adaptive)
+    layer.inp = keras.layers.Dense(layer.units)
+    layer.inp_act = keras.layers.PReLU()
+    layer.blocks = [DenseResidualBlock(layer.units) for _ in range(layer.num_blocks)]
+    layer.out = keras.layers.Dense(num_outputs)
+
+
+def _dense_trunk(layer, x, snr_db):
+    """Forward pass of :func:`_init_dense_trunk`'s layers: ``[x, snr/10]`` (if SNR-adaptive)
+    -> ``h0`` -> residual blocks -> ``out(concat(h0, h))``."""
+    if layer.snr_adaptive:
+        x = tf.concat([x, _snr_column(snr_db, x) / 10.0], -1)
+    h0 = layer.inp_act(layer.inp(x))
+    h = h0
+    for block in layer.blocks:
+        h = block(h)
+    return layer.out(tf.concat([h0, h], -1))
+
+
+class _SymbolsIn(_SNRConditioned):
+    """Layers taking ``y`` ``[batch, num_symbols]`` complex symbols (and ``snr_db``)."""
+
+    def build(self, y_shape, snr_db_shape=None):
+        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
+        self._trace(y_shape, snr_db_shape, dtypes=("complex64", "float32"))
+        self.built = True
+
+
 class _ImageToVector(_SNRConditioned):
     """Shared encoder body: analysis transform + head to ``num_outputs`` reals."""
 
     def _init_encoder(self, num_outputs, filters, num_downsamples, head, latent_filters,
                       use_gdn, snr_adaptive):
-        self.filters = check_positive_int(filters, "filters")
+        _set_transform_args(self, filters, head, latent_filters, use_gdn, snr_adaptive)
         self.num_downsamples = check_positive_int(num_downsamples, "num_downsamples")
-        self.head = _check_head(head)
-        self.latent_filters = check_positive_int(latent_filters, "latent_filters")
-        self.use_gdn = bool(use_gdn)
-        self.snr_adaptive = bool(snr_adaptive)
         self._num_outputs = num_outputs
         self.backbone = AnalysisTransform(self.filters, self.num_downsamples, self.use_gdn,
                                           self.snr_adaptive)
@@ -120,12 +159,8 @@ class _VectorToImage(_SNRConditioned):
     def _init_decoder(self, num_inputs, image_size, filters, num_upsamples, head,
                       latent_filters, use_gdn, snr_adaptive):
         self.image_size = _check_image_size(image_size)
-        self.filters = check_positive_int(filters, "filters")
+        _set_transform_args(self, filters, head, latent_filters, use_gdn, snr_adaptive)
         self.num_upsamples = check_positive_int(num_upsamples, "num_upsamples")
-        self.head = _check_head(head)
-        self.latent_filters = check_positive_int(latent_filters, "latent_filters")
-        self.use_gdn = bool(use_gdn)
-        self.snr_adaptive = bool(snr_adaptive)
         f = 2 ** self.num_upsamples
         h, w = self.image_size
         if h % f or w % f:
@@ -278,14 +313,8 @@ class ChannelMapper(_SNRConditioned):
         super().__init__(**kwargs)
         self.num_bits = check_positive_int(num_bits, "num_bits")
         self.num_symbols = check_positive_int(num_symbols, "num_symbols")
-        self.units = check_positive_int(units, "units")
-        self.num_blocks = check_positive_int(num_blocks, "num_blocks", minimum=0)
-        self.snr_adaptive = bool(snr_adaptive)
         self.power = float(power)
-        self.inp = keras.layers.Dense(self.units)
-        self.inp_act = keras.layers.PReLU()
-        self.blocks = [DenseResidualBlock(self.units) for _ in range(self.num_blocks)]
-        self.out = keras.layers.Dense(2 * self.num_symbols)
+        _init_dense_trunk(self, units, num_blocks, snr_adaptive, 2 * self.num_symbols)
         self.norm = PowerNormalization(self.power)
 
     def build(self, bits_shape, snr_db_shape=None):
@@ -295,14 +324,7 @@ class ChannelMapper(_SNRConditioned):
 
     def call(self, bits, snr_db=None):
         check_real(bits, "bits")
-        x = 2.0 * bits - 1.0
-        if self.snr_adaptive:
-            x = tf.concat([x, _snr_column(snr_db, x) / 10.0], -1)
-        h0 = self.inp_act(self.inp(x))
-        h = h0
-        for block in self.blocks:
-            h = block(h)
-        return self.norm(real_to_complex(self.out(tf.concat([h0, h], -1))))
+        return self.norm(real_to_complex(_dense_trunk(self, 2.0 * bits - 1.0, snr_db)))
 
     def get_config(self):
         return {**super().get_config(), "num_bits": self.num_bits,
@@ -312,7 +334,7 @@ class ChannelMapper(_SNRConditioned):
 
 
 @keras.saving.register_keras_serializable(package="sem_sionna")
-class ChannelDemapper(_SNRConditioned):
+class ChannelDemapper(_SymbolsIn):
     """Channel demapper ``q_phi`` of Split DeepJSCC (S1 Fig. 5, eq. (14)): ``K`` symbols -> ``M``
     bit probabilities.
 
@@ -331,7 +353,7 @@ class ChannelDemapper(_SNRConditioned):
 
     Input
     -----
-    y : [batch, K], tf.complex64 -- received symbols.
+    y : [batch, K], tf.complex64 -- equalised channel output, one entry per channel use.
     snr_db : scalar or [batch], tf.float32, only when ``snr_adaptive`` -- SNR in dB.
 
     Output
@@ -344,29 +366,11 @@ class ChannelDemapper(_SNRConditioned):
         super().__init__(**kwargs)
         self.num_symbols = check_positive_int(num_symbols, "num_symbols")
         self.num_bits = check_positive_int(num_bits, "num_bits")
-        self.units = check_positive_int(units, "units")
-        self.num_blocks = check_positive_int(num_blocks, "num_blocks", minimum=0)
-        self.snr_adaptive = bool(snr_adaptive)
-        self.inp = keras.layers.Dense(self.units)
-        self.inp_act = keras.layers.PReLU()
-        self.blocks = [DenseResidualBlock(self.units) for _ in range(self.num_blocks)]
-        self.out = keras.layers.Dense(self.num_bits)
-
-    def build(self, y_shape, snr_db_shape=None):
-        _check_vector_shape(y_shape, self.num_symbols, "y", "num_symbols")
-        self._trace(y_shape, snr_db_shape, dtypes=("complex64", "float32"))
-        self.built = True
+        _init_dense_trunk(self, units, num_blocks, snr_adaptive, self.num_bits)
 
     def call(self, y, snr_db=None):
         check_complex(y, "y")
-        x = complex_to_real(y)
-        if self.snr_adaptive:
-            x = tf.concat([x, _snr_column(snr_db, x) / 10.0], -1)
-        h0 = self.inp_act(self.inp(x))
-        h = h0
-        for block in self.blocks:
-            h = block(h)
-        return tf.sigmoid(self.out(tf.concat([h0, h], -1)))
+        return tf.sigmoid(_dense_trunk(self, complex_to_real(y), snr_db))
 
     def get_config(self):
         return {**super().get_config(), "num_symbols": self.num_symbols,

@@ -99,13 +99,31 @@ def feature_statistics(vae: VAE, images, batch_size: int = 256) -> tuple[np.ndar
     return mu.mean(0), np.maximum(mu.std(0), 1e-6).astype(np.float32)
 
 
-def _predictor_inputs(predictor: NoisePredictor, mu, feature_mean, feature_std, seed: int):
+def _predictor_inputs(predictor: NoisePredictor, mu, feature_mean, feature_std,
+                      batch_size: int, seed: int):
     """Normalised features, the statistics as constants and the noise generator."""
+    check_positive_int(batch_size, "batch_size")
     features = (mu - feature_mean) / feature_std
     if not predictor.built:
         predictor.build((None, features.shape[-1]))
     return (features, tf.constant(feature_mean, tf.float32),
             tf.constant(feature_std, tf.float32), keras.random.SeedGenerator(seed))
+
+
+def _perturb(predictor: NoisePredictor, x, gen):
+    """CIBA's channel on normalised features: ``z = x + sigma * eps`` with
+    ``sigma^2 = exp(predictor(x))``; returns ``(z, sigma^2)``."""
+    noise_var = tf.exp(predictor(x))
+    eps = keras.random.normal(tf.shape(x), seed=gen)
+    return x + tf.sqrt(noise_var) * eps, noise_var
+
+
+def _fit_predictor(name: str, predictor: NoisePredictor, loss_fn, data, epochs: int,
+                   batch_size: int, lr: float, ckpt_dir, seed: int) -> dict[str, list]:
+    """Adam on the predictor's variables over shuffled ``data`` batches (the rest frozen)."""
+    trainer = Trainer(name, loss_fn, predictor.trainable_variables, lr=lr,
+                      checkpoint={"predictor": predictor}, ckpt_dir=ckpt_dir)
+    return trainer.fit(_dataset(data, batch_size, seed), epochs)
 
 
 def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_mean,
@@ -135,21 +153,17 @@ def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_m
     history : dict -- per-epoch ``loss``, ``mse``, ``psnr``, ``capacity`` (bits per image).
     """
     images = _images(images)
-    batch_size = check_positive_int(batch_size, "batch_size")
     features, mean, std, gen = _predictor_inputs(predictor, encode_features(vae, images),
-                                                 feature_mean, feature_std, seed)
+                                                 feature_mean, feature_std, batch_size, seed)
 
     def loss_fn(batch):
         x_img, x = batch
-        noise_var = tf.exp(predictor(x))
-        eps = keras.random.normal(tf.shape(x), seed=gen)
-        z = x + tf.sqrt(noise_var) * eps
+        z, noise_var = _perturb(predictor, x, gen)
         x_hat = vae.decode(mean + std * z)
         return ciba_loss(x_img, x_hat, noise_var, beta)
 
-    trainer = Trainer(f"ciba(beta={beta:g})", loss_fn, predictor.trainable_variables, lr=lr,
-                      checkpoint={"predictor": predictor}, ckpt_dir=ckpt_dir)
-    return trainer.fit(_dataset((images, features), batch_size, seed), epochs)
+    return _fit_predictor(f"ciba(beta={beta:g})", predictor, loss_fn, (images, features),
+                          epochs, batch_size, lr, ckpt_dir, seed)
 
 
 def encoder_features(encoder: VAEEncoder, images, batch_size: int = 256) -> np.ndarray:
@@ -201,19 +215,15 @@ def train_task_noise_predictor(predictor: NoisePredictor, encoder: VAEEncoder,
     ------
     history : dict -- per-epoch ``loss``, ``ce``, ``accuracy``, ``capacity`` (bits).
     """
-    images = _images(images)
-    labels = np.asarray(labels, np.int32)
-    batch_size = check_positive_int(batch_size, "batch_size")
+    images, labels = _images(images), np.asarray(labels, np.int32)
     features, mean, std, gen = _predictor_inputs(predictor, encoder_features(encoder, images),
-                                                 feature_mean, feature_std, seed)
+                                                 feature_mean, feature_std, batch_size, seed)
 
     def loss_fn(batch):
         y, x = batch
-        noise_var = tf.exp(predictor(x))
-        eps = keras.random.normal(tf.shape(x), seed=gen)
-        logits = head(mean + std * (x + tf.sqrt(noise_var) * eps))
+        z, noise_var = _perturb(predictor, x, gen)
+        logits = head(mean + std * z)
         return ciba_task_loss(y, logits, noise_var, beta)
 
-    trainer = Trainer(f"ciba_task(beta={beta:g})", loss_fn, predictor.trainable_variables,
-                      lr=lr, checkpoint={"predictor": predictor}, ckpt_dir=ckpt_dir)
-    return trainer.fit(_dataset((labels, features), batch_size, seed), epochs)
+    return _fit_predictor(f"ciba_task(beta={beta:g})", predictor, loss_fn, (labels, features),
+                          epochs, batch_size, lr, ckpt_dir, seed)
