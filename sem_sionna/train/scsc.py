@@ -29,10 +29,12 @@ from sem_sionna.links.mimo_jscc import MIMOJSCC
 from sem_sionna.links.scsc import SCSC
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
+from sem_sionna.phy.mapping import QAMMapper
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
 from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.seeding import derive_seed
 from sem_sionna.train.loop import Trainer
 from sem_sionna.train.scsc_pcen import chain_symbols, pcen_objective, train_pcen
 
@@ -284,7 +286,7 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
     channel = MIMOChannel.from_config(model.channel)
     precoder = SVDPrecoder(model.pcen.num_tx_ant, model.power_allocation)
     ns = model.pcen.num_tx_ant
-    qpsk = np.array([1 + 1j, 1 - 1j, -1 + 1j, -1 - 1j], np.complex64) / np.float32(np.sqrt(2.0))
+    qpsk = np.asarray(QAMMapper(2).points)  # QPSK, unit energy
     pool = tf.constant(qpsk[np.random.default_rng(seed).integers(0, 4, (64, ns, pcen_window))]
                        if pcen_symbols is None else np.asarray(pcen_symbols, np.complex64))
     q_table = tf.constant(qualities, tf.float32)
@@ -328,7 +330,7 @@ def train_scsc(model: SCSC, images, epochs: int, *, batch_size: int = 16,
     def eval_fn(batch):
         return {"mse": objective(batch, None)[0]}
 
-    refresh_rng = np.random.default_rng(seed + 1)
+    refresh_rng = np.random.default_rng(derive_seed(seed, "scsc", "proxy_refresh"))
 
     def refresh():
         if proxy_refresh <= 0:

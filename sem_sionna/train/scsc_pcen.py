@@ -21,6 +21,7 @@ import tensorflow as tf
 
 from sem_sionna.links.scsc import pcen_precode
 from sem_sionna.nets.pcen import PCEN, pcen_loss
+from sem_sionna.phy.mapping import QAMMapper
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
 from sem_sionna.phy.snr import snrdb2no
@@ -120,7 +121,7 @@ def train_pcen(pcen: PCEN, channel: MIMOChannel, steps: int, *, symbols=None,
     precoder = SVDPrecoder(pcen.num_tx_ant, power_allocation)
     rng = np.random.default_rng(seed)
     ns = pcen.num_tx_ant
-    points = np.array([1 + 1j, 1 - 1j, -1 + 1j, -1 - 1j], np.complex64) / np.float32(np.sqrt(2.0))
+    points = np.asarray(QAMMapper(2).points)  # QPSK, unit energy
     if symbols is not None:
         symbols = np.asarray(symbols, np.complex64)
         if symbols.ndim != 3 or symbols.shape[1] != ns or symbols.shape[2] < num_symbols:

@@ -107,3 +107,17 @@ def test_train_scsc_updates_ppen_and_freezes_proxy_and_segnet(images):
     assert any(changed)
     with pytest.raises(ValueError, match="seg_target"):
         train_scsc(model, images, epochs=1, seg_target="labels")
+
+
+def test_proxy_refresh_refits_the_proxy_on_ppen_outputs(images):
+    # proxy_refresh=0 leaves the proxy alone (test above); > 0 refits it every epoch
+    model = _model()
+    model.build((None, SIZE, SIZE, 3))
+    before = [w.numpy().copy() for w in model.proxy.trainable_weights]
+    hist = train_scsc(model, images, epochs=1, batch_size=4, lr=1e-2, proxy_refresh=8,
+                      seed=0)
+    # L_pro over the decoded blocks of the refit (0 only if every block failed)
+    assert len(hist["proxy_loss"]) == 1 and hist["proxy_loss"][0] > 0
+    moved = [not np.array_equal(b, w.numpy())
+             for b, w in zip(before, model.proxy.trainable_weights)]
+    assert all(moved)
