@@ -21,8 +21,7 @@ from sem_sionna.utils.io import format_value, write_csv
 from sem_sionna.utils.seeding import derive_seed
 
 from .importance_mimo_config import Config
-from .importance_mimo_models import (Models, Split, decode, evaluate_images, features,
-                                     score_images)
+from .importance_mimo_models import Models, Split, decode, features, score_images
 
 __all__ = ["SEARCH_METRICS", "alpha_search", "best_value", "beta_search", "phif_plif"]
 
@@ -52,11 +51,9 @@ def _search(models: Models, config: Config, pairs, val: Split, seed: int, scheme
             x_hat, mse = transmit(link, images, snr, derive_seed(seed, "search", snr),
                                   config.eval_batch_size)
             scores = score_images(images, x_hat, labels, models.classifier)
-            row = {"beta": beta, "alpha": alpha, "scheme": scheme, "mse_model": mse_model,
-                   "snr_db": snr, "feature_mse": mse}
-            for m, v in scores.items():
-                row[m], row[f"{m}_ci95"] = mean_ci95(v)
-            rows.append(row)
+            rows.append({"beta": beta, "alpha": alpha, "scheme": scheme,
+                         "mse_model": mse_model, "snr_db": snr, "feature_mse": mse,
+                         **_with_ci95(scores)})
             for m in SEARCH_METRICS:
                 pooled[m].append(scores[m])
         if samples is not None:
@@ -142,7 +139,8 @@ def phif_plif(models: Models, config: Config, beta: float, test: Split, out_dir,
             perturbed = importance >= tau if mode == "PHIF" else importance < tau
             rows.append({"mode": mode, "threshold": tau,
                          "n_perturbed": float(np.mean(np.sum(perturbed, axis=-1))),
-                         **evaluate_images(images, x_hat, labels, models.classifier)})
+                         **_with_ci95(score_images(images, x_hat, labels,
+                                                   models.classifier))})
             examples[(mode, tau)] = x_hat[:NUM_EXAMPLES]
     _write_rows(Path(out_dir) / "phif_plif.csv", rows)
     _panels(rows, "threshold", Path(out_dir) / "phif_plif.png",
@@ -158,6 +156,14 @@ def phif_plif(models: Models, config: Config, beta: float, test: Split, out_dir,
     return rows
 
 
+def _with_ci95(scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """``{m: mean, m_ci95: half-width}`` of per-image ``scores`` (t-interval over images)."""
+    row = {}
+    for m, v in scores.items():
+        row[m], row[f"{m}_ci95"] = mean_ci95(v)
+    return row
+
+
 def _write_rows(path: Path, rows: list[dict]) -> None:
     columns = list(rows[0]) if rows else []
     write_csv(path, columns, [{k: format_value(v) for k, v in r.items()} for r in rows])
@@ -165,14 +171,18 @@ def _write_rows(path: Path, rows: list[dict]) -> None:
 
 def _panels(rows: list[dict], x: str, path: Path, xlabel: str, title: str,
             series: str = "snr_db", logx: bool = False, mark=None) -> Path:
-    """Accuracy and PSNR against ``x``, one line per value of ``series``."""
+    """Accuracy and PSNR against ``x``, one line per value of ``series``, each with its
+    95 % confidence band (``<metric>_ci95``)."""
     fig, axes = new_figure(2)
     names = sorted({r[series] for r in rows}, key=str)
     for ax, metric, label in zip(axes, ("accuracy", "psnr"), ("accuracy", "PSNR [dB]")):
         for i, name in enumerate(names):
-            pts = sorted((r[x], r[metric]) for r in rows if r[series] == name)
+            pts = np.array(sorted((r[x], r[metric], r[f"{metric}_ci95"]) for r in rows
+                                  if r[series] == name), dtype=float).reshape(-1, 3)
             lbl = f"SNR {name:g} dB" if series == "snr_db" else str(name)
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], label=lbl, **series_style(i))
+            (line,) = ax.plot(pts[:, 0], pts[:, 1], label=lbl, **series_style(i))
+            ax.fill_between(pts[:, 0], pts[:, 1] - pts[:, 2], pts[:, 1] + pts[:, 2],
+                            color=line.get_color(), alpha=0.18, linewidth=0)
         if mark is not None:
             ax.axvline(mark, color="0.5", linestyle=":", linewidth=1)
         if logx:

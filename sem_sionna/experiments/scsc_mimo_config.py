@@ -64,8 +64,9 @@ class ChainConfig:
     num_bits_per_symbol : int -- QAM order (2: QPSK).
     coderate : float in (0, 1) -- LDPC code rate of the blocks (each ``Q``'s block length)
         and of the SNR curves.
-    coderates : tuple of float -- LDPC rates of the (Q, rate) pairs the CBR curves of
-        ``digital`` and ``scsc`` choose from on the validation images (one rate: no choice).
+    coderates : tuple of float -- LDPC rates of the (Q, rate) pairs that ``digital`` (at
+        every point) and ``scsc`` (on the CBR curves) choose from on the validation
+        images (one rate: no choice).
     """
 
     qualities: tuple[int, ...]

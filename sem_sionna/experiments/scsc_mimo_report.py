@@ -26,7 +26,8 @@ def bd_table(rows: Sequence[Mapping[str, Any]], anchor: str, tests: Sequence[str
     Curves are the sweep rows of each scheme at one SNR over its CBR points
     (:func:`sem_sionna.metrics.bd_rate` / :func:`~sem_sionna.metrics.bd_psnr`, >= 4
     points each). A curve that cannot be compared (too few points, no overlap, a flat
-    metric) gets empty values and the reason in ``note``.
+    metric, or for BD-CBR an mIoU that does not rise strictly with the CBR) gets empty
+    values and the reason in ``note``.
 
     Output
     ------
@@ -107,9 +108,8 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
            and r["csi"] == "perfect" and r["q"] == q_main and float(r["snr_db"]) in sw.snr_db]
     means = [float(np.mean([r["miou"] for r in abl if r["scheme"] == s] or [np.nan]))
              for s in ABLATION_SCHEMES]
-    plot.bar_chart(list(ABLATION_SCHEMES), means, out / "ablation.png",
-                   ylabel=f"mIoU (mean over {sw.snr_db[0]:g}-{sw.snr_db[-1]:g} dB)",
-                   title=f"Ablations, 2x2 MIMO Rayleigh, Q={q_main}")
+    plot.metric_vs_snr(abl, "miou", out / "ablation.png", panels=(),
+                       title=f"Ablations (Fig. 16), 2x2 MIMO Rayleigh, Q={q_main}")
     table = bd_table(rows, "digital", ("scsc", *JSCC_SCHEMES), sw.snr_cbr)
     write_csv(out / "bd_rates.csv", list(table[0]) if table else BD_COLUMNS,
               [{k: utils.format_value(v) for k, v in t.items()} for t in table])

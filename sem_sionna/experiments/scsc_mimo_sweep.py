@@ -4,7 +4,9 @@ Every chain scheme (:data:`CHAIN_SCHEMES`) runs the real digital chain at a fixe
 quality ``Q`` (one link per ``Q``, channel, PCEN and codec, shared by the
 pre-processors) and encodes the test images once per group of points; ProxyNet sends
 its latent over its own AWGN channel; the MIMO JSCC baselines send ``num_latent``
-latent channels. Every point draws its channels and noise from a seed derived from
+latent channels. The digital baseline, and SCSC on the CBR curves, choose their
+(Q, code rate) pair per point on the validation images (:meth:`SchemeEvaluator.selects`).
+Every point draws its channels and noise from a seed derived from
 ``--seed``, the channel, the CSI and the SNR, so all schemes see the same channels.
 """
 from __future__ import annotations
@@ -172,6 +174,13 @@ def iou_counts(pred: np.ndarray, mask: np.ndarray, num_classes: int
     return inter, union
 
 
+def _chain_extra(info: dict, q: int, coderate: float) -> dict:
+    """The chain's per-image ``decoded`` flags, mean payload and the (Q, rate) it used."""
+    return {"decoded": np.asarray(info["decoded"], np.float64),
+            "payload_bytes": float(np.mean(info["payload_bytes"])), "q_sel": q,
+            "coderate": coderate}
+
+
 class SchemeEvaluator:
     """Reconstructions and metrics of the test images at a sweep point.
 
@@ -190,6 +199,8 @@ class SchemeEvaluator:
         self.seed = int(seed)
         self._preprocessors = {"ppen": models.ppen, "ppen_noqa": models.ppen_noqa}
         self._pair_links: dict = {}
+        self._encoded: dict = {}
+        self._chosen: dict = {}
         self.selections: list[dict] = []
 
     def segment(self, images) -> np.ndarray:
@@ -206,6 +217,8 @@ class SchemeEvaluator:
     def prepare(self, point: dict) -> dict:
         """State shared by the points of a group: the link and the encoded test images."""
         scheme, x_te = point["scheme"], self.data.x_test
+        if scheme == "digital" and self.selects(point):
+            return {}  # every digital point sends through the link of its chosen pair
         if scheme in CHAIN_SCHEMES:
             pre, use_pcen, codec = CHAIN_SCHEMES[scheme]
             channel = mimo_channel_config(point["channel"], point["csi"],
@@ -222,18 +235,22 @@ class SchemeEvaluator:
         return {}
 
     def reconstruct(self, point: dict, state: dict) -> tuple[np.ndarray, dict]:
-        """``(x_hat [N, H, W, 3], extra metrics)`` of the test images at ``point``."""
+        """``(x_hat [N, H, W, 3], extra metrics)`` of the test images at ``point``; a
+        point of :meth:`selects` goes through the link of its chosen pair."""
         scheme, snr = point["scheme"], float(point["snr_db"])
         crn = utils.derive_seed(self.seed, "channel", point["channel"], point["csi"],
                                 utils.format_value(snr))
         extra = {}
-        if scheme in CHAIN_SCHEMES:
+        if self.selects(point):
+            pair = self.select(point)
+            x_hat, info = self._run_pair(point, pair, self.data.x_test, "channel")
+            extra = _chain_extra(info, *pair)
+        elif scheme in CHAIN_SCHEMES:
             link, encoded = state["link"], state["encoded"]
             utils.reseed(link, crn)
             bits_hat, crc_ok = link.transmit(encoded["bits"], snr)
             x_hat, info = link.decode(encoded, bits_hat, crc_ok)
-            extra = {"decoded": np.asarray(info["decoded"], np.float64),
-                     "payload_bytes": float(np.mean(info["payload_bytes"]))}
+            extra = _chain_extra(info, point["q"], self.config.chain.coderate)
         elif scheme == "proxynet":
             proxy = self.models.proxy
             utils.reseed(proxy, crn)
@@ -249,13 +266,22 @@ class SchemeEvaluator:
 
     # -- (Q, code rate) pairs of the CBR curves ----------------------------------------
     def selects(self, point: dict) -> bool:
-        """Whether ``point`` picks its (Q, code rate) pair on the validation images: the
-        CBR curves (``snr_cbr``, Rayleigh, perfect CSI) of ``digital`` and ``scsc`` when
-        the chain has more than one code rate."""
-        return (point["scheme"] in ("digital", "scsc") and len(self.config.chain.coderates) > 1
-                and float(point["snr_db"]) in self.config.sweep.snr_cbr
-                and (point["channel"], point["csi"]) == ("rayleigh", "perfect")
-                and self.data.x_val is not None)
+        """Whether ``point`` picks its (Q, code rate) pair on the validation images.
+
+        The digital baseline (``digital``: BPG + LDPC + QPSK + SVD) picks its pair at
+        every point, as a real link would choose its MCS; ``scsc`` picks it on the
+        CBR curves (``snr_cbr``, Rayleigh, perfect CSI), where the paper reports the best
+        pair per point. SCSC and its ablations keep ``Q``'s block at the chain rate on
+        the SNR curves, so Fig. 6 and Fig. 16 compare SCSC at a fixed pair with the
+        best-pair baseline and with ablations at the same pair. No choice without a
+        validation split or with a single code rate.
+        """
+        if (point["scheme"] not in ("digital", "scsc") or self.data.x_val is None
+                or len(self.config.chain.coderates) < 2):
+            return False
+        return point["scheme"] == "digital" or (
+            float(point["snr_db"]) in self.config.sweep.snr_cbr
+            and (point["channel"], point["csi"]) == ("rayleigh", "perfect"))
 
     def _pair_link(self, point: dict, pair: tuple[int, float]) -> FixedQualityLink:
         _, use_pcen, codec = CHAIN_SCHEMES[point["scheme"]]
@@ -273,18 +299,33 @@ class SchemeEvaluator:
         return self._pair_links[key]
 
     def _run_pair(self, point: dict, pair, images, tag: str):
-        pre = CHAIN_SCHEMES[point["scheme"]][0]
+        """Send ``images`` (``tag`` ``"validation"``: the validation split, ``"channel"``:
+        the test images) through the link of ``pair``; each split is encoded once per
+        pre-processor, codec, block and pair."""
+        pre, _, codec = CHAIN_SCHEMES[point["scheme"]]
         link = self._pair_link(point, pair)
-        x = images if pre is None else utils.map_batches(
-            lambda im: self._preprocessors[pre](im, float(pair[0])), images, batch_size=_BATCH)
-        encoded = link.encode(x)
+        key = (tag, pre, codec, self.data.blocks[point["q"]]["num_channel_uses"], pair)
+        if key not in self._encoded:
+            x = images if pre is None else utils.map_batches(
+                lambda im: self._preprocessors[pre](im, float(pair[0])), images,
+                batch_size=_BATCH)
+            self._encoded[key] = link.encode(x)
+        encoded = self._encoded[key]
         utils.reseed(link, utils.derive_seed(self.seed, tag, point["channel"], point["csi"],
                                              utils.format_value(float(point["snr_db"]))))
         bits_hat, crc_ok = link.transmit(encoded["bits"], float(point["snr_db"]))
         return link.decode(encoded, bits_hat, crc_ok)
 
     def select(self, point: dict) -> tuple[int, float]:
-        """The pair of ``point`` with the highest validation mIoU (test images unused)."""
+        """The pair of ``point`` with the highest validation mIoU (test images unused);
+        chosen once per point and recorded in :attr:`selections`."""
+        key = tuple(utils.format_value(point[k]) for k in ("scheme", "channel", "csi", "q",
+                                                           "snr_db"))
+        if key not in self._chosen:
+            self._chosen[key] = self._select(point)
+        return self._chosen[key]
+
+    def _select(self, point: dict) -> tuple[int, float]:
         budgets = {q: b["budget_bytes"] for q, b in self.data.blocks.items()}
         chain = self.config.chain
         candidates = pair_candidates(self.data.blocks[point["q"]]["num_channel_uses"],
@@ -295,7 +336,9 @@ class SchemeEvaluator:
             return metrics.miou(self.segment(x_hat), self.data.m_val, self.data.num_classes)
 
         best, scores = select_pair(score, candidates, self.data.x_val)
-        self.selections.append({"scheme": point["scheme"], "cbr": point["cbr"],
+        self.selections.append({"scheme": point["scheme"], "channel": point["channel"],
+                                "csi": point["csi"],
+                                "cbr": self.data.blocks[point["q"]]["cbr"],
                                 "snr_db": point["snr_db"], "q_sel": best[0],
                                 "coderate": best[1],
                                 "val_miou": {f"{q}@{r:.3g}": v for (q, r), v in scores.items()}})
@@ -303,18 +346,9 @@ class SchemeEvaluator:
 
     def evaluate(self, point: dict, state: dict) -> dict:
         """Image metrics, per-image IoU counts of SegNet on the reconstructions, and the
-        chain's extras (the CBR-curve points of :meth:`selects` with their chosen pair)."""
+        chain's extras (the points of :meth:`selects` with their chosen pair)."""
         x_te = self.data.x_test
-        if self.selects(point):
-            pair = self.select(point)
-            x_hat, info = self._run_pair(point, pair, x_te, "channel")
-            extra = {"decoded": np.asarray(info["decoded"], np.float64),
-                     "payload_bytes": float(np.mean(info["payload_bytes"])),
-                     "q_sel": pair[0], "coderate": pair[1]}
-        else:
-            x_hat, extra = self.reconstruct(point, state)
-            if point["scheme"] in CHAIN_SCHEMES:
-                extra.update(q_sel=point["q"], coderate=self.config.chain.coderate)
+        x_hat, extra = self.reconstruct(point, state)
         x_hat = np.asarray(x_hat, np.float32)
         if not np.all(np.isfinite(x_hat)):
             raise utils.NumericalError(f"non-finite reconstruction of {point['scheme']}")

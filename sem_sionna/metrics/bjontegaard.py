@@ -6,6 +6,12 @@ VCEG-M33, 2001: each curve is fitted by a cubic polynomial (PSNR as a function o
 the fits are integrated over the interval where both curves have data, and the
 difference of the integrals is divided by the interval length. The rate unit
 cancels (bytes, bits per pixel, channel uses ...), as long as both curves use the same.
+
+BD-rate inverts the curve (rate as a function of quality), so it is defined only for a
+curve whose quality rises strictly with the rate; :func:`bd_rate` refuses any other
+(a cubic through a curve that falls and rises again integrates to numbers such as
+-99.7 % that describe the fit, not the curves). BD-PSNR fits quality as a function of
+rate and accepts such curves.
 """
 from __future__ import annotations
 
@@ -55,6 +61,15 @@ def _curves(rate_anchor, psnr_anchor, rate_test, psnr_test):
     return (*_curve(rate_anchor, psnr_anchor, "anchor"), *_curve(rate_test, psnr_test, "test"))
 
 
+def _check_increasing(log_rate: np.ndarray, psnr: np.ndarray, which: str) -> None:
+    order = np.argsort(log_rate, kind="stable")
+    if np.any(np.diff(psnr[order]) <= 0):
+        raise ValueError(
+            f"the {which} curve's PSNR does not rise strictly with the rate (BD-rate needs "
+            f"an invertible curve): rate={(10.0 ** log_rate[order]).tolist()}, "
+            f"psnr={psnr[order].tolist()}")
+
+
 def bd_rate(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
     """Average rate difference of the test curve at equal PSNR (BD-rate).
 
@@ -67,8 +82,12 @@ def bd_rate(rate_anchor, psnr_anchor, rate_test, psnr_test) -> float:
     ------
     bd_rate : float -- percent; negative means the test needs less rate for the same
         PSNR (e.g. -10.0 when it needs 0.9 times the anchor's rate everywhere).
+
+    Raises ``ValueError`` when a curve's PSNR does not rise strictly with its rate.
     """
     lr_a, p_a, lr_t, p_t = _curves(rate_anchor, psnr_anchor, rate_test, psnr_test)
+    _check_increasing(lr_a, p_a, "anchor")
+    _check_increasing(lr_t, p_t, "test")
     gap = _mean_gap(p_a, lr_a, p_t, lr_t, "PSNR")
     return float((10.0 ** gap - 1.0) * 100.0)
 

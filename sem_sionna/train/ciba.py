@@ -99,10 +99,8 @@ def feature_statistics(vae: VAE, images, batch_size: int = 256) -> tuple[np.ndar
     return mu.mean(0), np.maximum(mu.std(0), 1e-6).astype(np.float32)
 
 
-def _predictor_inputs(predictor: NoisePredictor, mu, feature_mean, feature_std,
-                      batch_size: int, seed: int):
+def _predictor_inputs(predictor: NoisePredictor, mu, feature_mean, feature_std, seed: int):
     """Normalised features, the statistics as constants and the noise generator."""
-    check_positive_int(batch_size, "batch_size")
     features = (mu - feature_mean) / feature_std
     if not predictor.built:
         predictor.build((None, features.shape[-1]))
@@ -153,8 +151,9 @@ def train_noise_predictor(predictor: NoisePredictor, vae: VAE, images, feature_m
     history : dict -- per-epoch ``loss``, ``mse``, ``psnr``, ``capacity`` (bits per image).
     """
     images = _images(images)
+    batch_size = check_positive_int(batch_size, "batch_size")
     features, mean, std, gen = _predictor_inputs(predictor, encode_features(vae, images),
-                                                 feature_mean, feature_std, batch_size, seed)
+                                                 feature_mean, feature_std, seed)
 
     def loss_fn(batch):
         x_img, x = batch
@@ -216,8 +215,9 @@ def train_task_noise_predictor(predictor: NoisePredictor, encoder: VAEEncoder,
     history : dict -- per-epoch ``loss``, ``ce``, ``accuracy``, ``capacity`` (bits).
     """
     images, labels = _images(images), np.asarray(labels, np.int32)
+    batch_size = check_positive_int(batch_size, "batch_size")
     features, mean, std, gen = _predictor_inputs(predictor, encoder_features(encoder, images),
-                                                 feature_mean, feature_std, batch_size, seed)
+                                                 feature_mean, feature_std, seed)
 
     def loss_fn(batch):
         y, x = batch

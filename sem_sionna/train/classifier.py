@@ -68,9 +68,11 @@ def train_classifier(classifier: SceneClassifier, images, labels, epochs: int,
         val_x = np.asarray(val_data[0], np.float32)
         val_y = np.asarray(val_data[1], np.int32)
 
-        def extra():
+        def val_accuracy():
             pred = predict_labels(classifier, val_x, batch_size=max(batch_size, 64))
             return {"val_accuracy": float(np.mean(pred == val_y))}
+
+        extra = val_accuracy
 
     trainer = Trainer("classifier", loss_fn, classifier.trainable_variables, lr=lr,
                       checkpoint={"classifier": classifier}, ckpt_dir=ckpt_dir)

@@ -4,6 +4,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scenario_scripts import load_scenario
 
@@ -103,6 +104,13 @@ def test_smoke_ci_columns_claims_and_per_image_samples(smoke):
     assert {"scheme", "bd_cbr_pct", "bd_psnr_db"} <= set(bd[0])
     link = read_csv(smoke / "pcen_link.csv")
     assert {r["variant"] for r in link} == {"svd", "pcen_untrained", "pcen_trained"}
+    by = {(r["variant"], r["snr_db"]): r for r in link}
+    for (variant, snr), r in by.items():
+        untrained = by["pcen_untrained", snr]
+        np.testing.assert_allclose(r["decoded_vs_untrained"],
+                                   r["decoded"] - untrained["decoded"], atol=1e-6)
+        assert r["decoded_vs_untrained_ci95"] >= 0
+    assert all(by["pcen_untrained", s]["decoded_vs_untrained_ci95"] == 0 for _, s in by)
     record = json.loads((smoke / "run.json").read_text())
     assert len(record["pcen_parameters"]["gamma"]) == 10
     assert len(record["training"]["pcen"]["gamma"]) == 10  # after stage 2

@@ -87,7 +87,13 @@ def test_bd_table_recovers_a_known_rate_saving():
                          "snr_db": 10.0, "cbr": r * scale, "miou": 0.5 + 0.1 * q,
                          "psnr": 30.0 + 3.0 * q})
     rows.append({**rows[0], "scheme": "short"})
-    table = {t["scheme"]: t for t in bd_table(rows, "digital", ["scsc", "short"], [10.0])}
+    # mIoU falls between the 2nd and 3rd point: BD-CBR refuses it, BD-PSNR is kept
+    rows += [{**r, "scheme": "dip", "miou": r["miou"] - (0.2 if i == 2 else 0.0)}
+             for i, r in enumerate(rows[:5])]
+    table = {t["scheme"]: t for t in bd_table(rows, "digital", ["scsc", "short", "dip"],
+                                              [10.0])}
+    assert table["dip"]["bd_cbr_pct"] is None and "rise strictly" in table["dip"]["note"]
+    assert table["dip"]["bd_psnr_db"] is not None
     np.testing.assert_allclose(table["scsc"]["bd_cbr_pct"], -20.0, atol=1e-6)
     np.testing.assert_allclose(table["scsc"]["bd_psnr_db"], -3.0 * np.log(0.8), atol=1e-6)
     np.testing.assert_allclose(table["digital"]["bd_cbr_pct"], 0.0, atol=1e-9)
@@ -142,3 +148,30 @@ def test_pair_selection_uses_the_validation_images_only():
     assert select_pair(score, [(41, 0.2), (34, 0.5)], test)[0] == (34, 0.5)
     with pytest.raises(ValueError, match="candidates"):
         select_pair(score, [], val)
+
+
+def test_digital_chooses_its_pair_at_every_point_scsc_on_the_cbr_curves(smoke_config):
+    """The baseline picks its (Q, rate) per point; SCSC and its ablations only on the
+    CBR curves; without a validation split or with a single rate nobody picks."""
+    from types import SimpleNamespace
+
+    from sem_sionna.experiments.scsc_mimo_sweep import SchemeEvaluator
+    data = _scenes(smoke_config)
+    data.x_val = np.zeros((2, 32, 32, 3), np.float32)
+    models = SimpleNamespace(ppen=None, ppen_noqa=None)
+    evaluator = SchemeEvaluator(smoke_config, data, models, seed=0)
+    grid = sweep_points(smoke_config, data)
+    chosen = {(p["scheme"], p["channel"], p["csi"], p["snr_db"]) for p in grid
+              if evaluator.selects(p)}
+    digital = {(p["scheme"], p["channel"], p["csi"], p["snr_db"]) for p in grid
+               if p["scheme"] == "digital"}
+    assert digital <= chosen and len({k[1:3] for k in digital}) > 1
+    scsc = {k for k in chosen if k[0] == "scsc"}
+    assert scsc and all(k[1:] == ("rayleigh", "perfect", k[3]) for k in scsc)
+    assert {k[3] for k in scsc} == set(smoke_config.sweep.snr_cbr)
+    assert {k[0] for k in chosen} == {"digital", "scsc"}
+    single = dataclasses.replace(smoke_config, chain=dataclasses.replace(
+        smoke_config.chain, coderates=(0.5,)))
+    assert not any(SchemeEvaluator(single, data, models, 0).selects(p) for p in grid)
+    data.x_val = None
+    assert not any(evaluator.selects(p) for p in grid)

@@ -47,3 +47,14 @@ def test_validation():
         bd_psnr(RATE, PSNR, RATE * 100, PSNR)
     with pytest.raises(ValueError, match="overlap"):
         bd_rate(RATE, PSNR, RATE, PSNR + 20)
+
+
+def test_bd_rate_refuses_a_curve_that_is_not_increasing():
+    # a dip in the middle: the cubic of log-rate over PSNR is not an inverse of the curve
+    dipped = np.array([28.0, 31.5, 30.0, 36.4, 38.0])
+    with pytest.raises(ValueError, match="test curve's PSNR does not rise strictly"):
+        bd_rate(RATE, PSNR, RATE, dipped)
+    with pytest.raises(ValueError, match="anchor curve's PSNR does not rise strictly"):
+        bd_rate(RATE, dipped, RATE, PSNR)
+    # BD-PSNR fits PSNR over rate and stays defined
+    assert np.isfinite(bd_psnr(RATE, PSNR, RATE, dipped))
