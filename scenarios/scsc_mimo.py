@@ -19,8 +19,8 @@ from sem_sionna.experiments.scsc_mimo_pairs import LDPC_RATES
 PROFILES = {
     "smoke": Config(
         size=32, n_train=32, n_test=8, batch_size=8, n_val=8,
-        chain=ChainConfig(qualities=(34, 41), q_main=41, q_gen=41, n_budget=16,
-                          coderates=(1 / 3, 0.5)),
+        chain=ChainConfig(qualities=(37, 41), q_main=41, q_gen=41, n_budget=16,
+                          coderates=(1 / 3, 0.5), q_ablation=37),
         segnet=SegNetConfig(widths=(4, 8, 16), blocks=(0, 1), epochs=1),
         pcen=PCENConfig(steps=2, symbol_images=4, link_blocks=8),
         proxy=ProxyConfig(filters=8, epochs=1),
@@ -33,7 +33,7 @@ PROFILES = {
     "quick": Config(
         size=64, n_train=512, n_test=200, batch_size=16, n_val=32,
         chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=64,
-                          coderates=LDPC_RATES),
+                          coderates=LDPC_RATES, q_ablation=37),
         segnet=SegNetConfig(widths=(8, 16, 32), blocks=(1, 2), epochs=10),
         pcen=PCENConfig(steps=150, link_blocks=192),
         proxy=ProxyConfig(filters=32, epochs=8),
@@ -47,7 +47,7 @@ PROFILES = {
     "paper": Config(
         size=256, n_train=2975, n_test=500, batch_size=16,
         chain=ChainConfig(qualities=(28, 31, 34, 37, 41), q_main=41, q_gen=37, n_budget=512,
-                          coderates=LDPC_RATES),
+                          coderates=LDPC_RATES, q_ablation=37),
         segnet=SegNetConfig(widths=(16, 64, 128), blocks=(5, 8), epochs=100),
         pcen=PCENConfig(steps=5000, link_blocks=512),
         proxy=ProxyConfig(filters=64, epochs=50, draws=8),

@@ -55,7 +55,7 @@ class ChainConfig:
     Fields
     ------
     qualities : tuple of int -- codec QPs ``Q`` of the chain (PPEN's QA input), 0..51.
-    q_main : int -- ``Q`` of the SNR curves and ablations; one of ``qualities``.
+    q_main : int -- ``Q`` of the SNR curves; one of ``qualities``.
     q_gen : int -- ``Q`` whose block length the JPEG / JPEG2000 runs use; one of
         ``qualities``.
     n_budget : int -- training images whose HEVC sizes set each ``Q``'s block length.
@@ -67,6 +67,9 @@ class ChainConfig:
     coderates : tuple of float -- LDPC rates of the (Q, rate) pairs that ``digital`` (at
         every point) and ``scsc`` (on the CBR curves) choose from on the validation
         images (one rate: no choice).
+    q_ablation : int or None -- ``Q`` of the ablations (Fig. 16: w/o PPEN, w/o PCEN, w/o QA
+        beside SCSC and the digital chain over SNR; the PPEN without QA is trained at
+        it); one of ``qualities``; None: ``q_main``. The paper's Fig. 16 is at Q = 37.
     """
 
     qualities: tuple[int, ...]
@@ -77,15 +80,18 @@ class ChainConfig:
     num_bits_per_symbol: int = 2
     coderate: float = 0.5
     coderates: tuple[float, ...] = (0.5,)
+    q_ablation: int | None = None
 
     def __post_init__(self):
+        if self.q_ablation is None:
+            object.__setattr__(self, "q_ablation", self.q_main)
         _tuple(self, "qualities", int)
         _tuple(self, "coderates")
         if not self.coderates or any(not 0.0 < r < 1.0 for r in self.coderates):
             raise ValueError(f"`coderates` must be rates in (0, 1), got {self.coderates!r}")
         if not self.qualities or any(not 0 <= q <= 51 for q in self.qualities):
             raise ValueError(f"`qualities` must be QPs in 0..51, got {self.qualities!r}")
-        for name in ("q_main", "q_gen"):
+        for name in ("q_main", "q_gen", "q_ablation"):
             if getattr(self, name) not in self.qualities:
                 raise ValueError(f"`{name}`={getattr(self, name)!r} must be one of "
                                  f"`qualities` {list(self.qualities)}")

@@ -79,6 +79,7 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
     ``c_main`` is the JSCC latent count of ``q_main``'s CBR.
     """
     q_main, q_gen, sw = config.chain.q_main, config.chain.q_gen, config.sweep
+    q_abl = config.chain.q_ablation
 
     def main_point(r):
         if r["scheme"] == "proxynet":
@@ -105,11 +106,11 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
                            title=f"PPEN (trained with BPG) with other codecs, "
                                  f"block of Q={q_gen}")
     abl = [r for r in rows if r["scheme"] in ABLATION_SCHEMES and r["channel"] == "rayleigh"
-           and r["csi"] == "perfect" and r["q"] == q_main and float(r["snr_db"]) in sw.snr_db]
+           and r["csi"] == "perfect" and r["q"] == q_abl and float(r["snr_db"]) in sw.snr_db]
     means = [float(np.mean([r["miou"] for r in abl if r["scheme"] == s] or [np.nan]))
              for s in ABLATION_SCHEMES]
     plot.metric_vs_snr(abl, "miou", out / "ablation.png", panels=(),
-                       title=f"Ablations (Fig. 16), 2x2 MIMO Rayleigh, Q={q_main}")
+                       title=f"Ablations (Fig. 16), 2x2 MIMO Rayleigh, Q={q_abl}")
     table = bd_table(rows, "digital", ("scsc", *JSCC_SCHEMES), sw.snr_cbr)
     write_csv(out / "bd_rates.csv", list(table[0]) if table else BD_COLUMNS,
               [{k: utils.format_value(v) for k, v in t.items()} for t in table])

@@ -115,7 +115,8 @@ def mimo_channel_config(model: str, csi: str, csi_error_var: float = 0.1) -> dic
 
 
 def sweep_points(config: Config, data: SceneData) -> list[dict]:
-    """The grid: SNR curves, CBR curves, channels / CSI, other codecs (first one wins)."""
+    """The grid: SNR curves (``q_main``), ablations over SNR (``q_ablation``), CBR curves,
+    channels / CSI, other codecs (the first of equal points wins)."""
     cbr_of = {q: data.blocks[q]["cbr"] for q in config.chain.qualities}
     q_main, q_gen = config.chain.q_main, config.chain.q_gen
     c_main = data.latent[q_main]
@@ -134,9 +135,10 @@ def sweep_points(config: Config, data: SceneData) -> list[dict]:
             key = tuple(utils.format_value(point[k]) for k in KEY_COLUMNS)
             points.setdefault(key, point)
 
-    for scheme in ("digital", "scsc", "proxynet", "scsc_wo_ppen", "scsc_wo_pcen",
-                   "scsc_wo_qa"):
+    for scheme in ("digital", "scsc", "proxynet"):
         add(scheme, "rayleigh", "perfect", sw.snr_db, q=q_main)
+    for scheme in ABLATION_SCHEMES:
+        add(scheme, "rayleigh", "perfect", sw.snr_db, q=config.chain.q_ablation)
     for scheme in JSCC_SCHEMES:
         add(scheme, "rayleigh", "perfect", sw.snr_db, c=c_main)
     add("proxynet", "awgn", "perfect", sw.snr_cbr, q=q_main)

@@ -32,7 +32,7 @@ from sem_sionna.experiments.report import write_claims
 from sem_sionna.links.oracle import DigitalOracle
 from sem_sionna.links.sdjscc import SDJSCCLink, coded_ber, num_channel_uses_for
 from sem_sionna.metrics import Claim, Greater, GreaterAtEveryPoint, InteriorMaximum, Less
-from sem_sionna.metrics import PerImage, mean_ci95
+from sem_sionna.metrics import PerImage, f1_counts, mean_ci95
 from sem_sionna.metrics.row_rules import AllOf, RankCorrelation
 from sem_sionna.nets.sdjscc import gradient_importance, semantic_weights, uniform_weights
 from sem_sionna.phy.snr import snrdb2no
@@ -42,10 +42,9 @@ from sem_sionna.train.sdjscc import (ClassifierTraining, JSCCTraining, pretrain_
                                      train_sdjscc_schemes)
 from sem_sionna.utils import check_positive_int, logger
 from sem_sionna.utils.io import write_csv
-from sem_sionna.utils.seeding import derive_seed
 
 __all__ = ["Config", "SemanticWeighting", "TrainPoint", "ClassifierTraining", "JSCCTraining",
-           "COLUMNS", "METRICS", "CODEC_SCHEMES", "CLAIMS", "run", "macro_f1"]
+           "COLUMNS", "METRICS", "RATIO_METRICS", "CODEC_SCHEMES", "CLAIMS", "run"]
 
 NAME = "semantic_jscc"
 SCRIPT = Path(__file__).resolve().parents[2] / "scenarios" / f"{NAME}.py"
@@ -60,6 +59,10 @@ are compared at it), ``f1`` the macro F1 score, ``fail_rate`` the fraction of im
 whose CRC failed (codecs: not decoded), ``ber`` the payload bit error rate of the JSCC
 latent, ``coderate`` / ``num_bits_per_symbol`` the MCS (codecs: chosen on validation)."""
 KEY_COLUMNS = ("scheme", "channel", "cbr", "snr_db", "snr_train_db")
+#: Ratio metrics of ``per_image.npz``: macro F1 from per-image counts
+#: (:func:`~sem_sionna.metrics.f1_counts`), so F1 pairs and bootstraps over images as
+#: accuracy does.
+RATIO_METRICS = {"f1": ("f1_numerator", "f1_denominator")}
 
 CODEC_SCHEMES = {"jpeg+ldpc": "jpeg", "webp+ldpc": "webp", "bpg+ldpc": "bpg",
                  "jpeg2000+ldpc": "jpeg2000"}
@@ -284,26 +287,6 @@ def load_data(config: Config, seed: int) -> Data:
     return Data(x[:n], y[:n], x[n:], y[n:], x_test, y_test)
 
 
-def macro_f1(pred, labels, num_classes: int) -> float:
-    """Macro-averaged F1 score of predicted against true classes (Table I's F1)."""
-    pred, labels = np.asarray(pred), np.asarray(labels)
-    scores = []
-    for c in range(num_classes):
-        tp = np.sum((pred == c) & (labels == c))
-        denom = np.sum(pred == c) + np.sum(labels == c)
-        scores.append(2.0 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
-
-
-def _f1_ci95(pred, labels, num_classes: int, seed: int, n_resamples: int = 300) -> float:
-    rng = np.random.default_rng(seed)
-    n = len(labels)
-    boot = [macro_f1(pred[i], labels[i], num_classes)
-            for i in (rng.integers(0, n, n) for _ in range(n_resamples))]
-    low, high = np.percentile(boot, [2.5, 97.5])
-    return float((high - low) / 2)
-
-
 def train_point(config: Config, point: TrainPoint, scenes: Data, classifier, losses,
                 store: WeightStore, seed: int, record: RunRecord) -> tuple[dict, dict, int]:
     """The JSCC codecs of one rate point: ``(codecs, history, num_channel_uses)``."""
@@ -362,9 +345,9 @@ class Evaluator:
     def evaluate(self, point, state):
         out = self._sweep(point).evaluate(point, state)
         info, pred = self._last["info"], self._last["pred"]
-        out["f1"] = macro_f1(pred, self.labels, self.num_classes)
-        out["f1_ci95"] = _f1_ci95(pred, self.labels, self.num_classes,
-                                  derive_seed(self.seed, "f1", point["scheme"]))
+        # per-image F1 counts: the runner's F1 is their ratio of sums, with a bootstrap CI
+        out["f1_numerator"], out["f1_denominator"] = f1_counts(pred, self.labels,
+                                                               self.num_classes)
         out["n_images"] = int(len(self.labels))
         if "bit_errors" in info:  # JSCC: the latent behind the transport block
             out["ber"] = float(np.mean(info["bit_errors"]) / info["num_bits"])
@@ -409,7 +392,8 @@ def evaluate_schemes(config: Config, args, scenes: Data, classifier, rates: Mapp
                        snr_db=list(point.snr_db))
     runner = SweepRunner(args.out, COLUMNS, key_columns=KEY_COLUMNS, resume=args.resume,
                          shard=args.shard, seed=args.seed, record=record, desc=NAME,
-                         devices=args.devices, argv=args.argv, script=SCRIPT)
+                         devices=args.devices, argv=args.argv, script=SCRIPT,
+                         ratio_metrics=RATIO_METRICS)
     rows = runner.run(points, evaluator.evaluate, prepare=evaluator.prepare,
                       group_by=("scheme", "channel", "bpp", "snr_train_db", "cbr"),
                       reseed=evaluator.layers())

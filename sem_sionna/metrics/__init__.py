@@ -13,7 +13,7 @@ from .row_rules import AllOf, RankCorrelation, Threshold
 from .rules import (VERDICTS, DifferenceGrows, Greater, GreaterAtEveryPoint, InteriorMaximum,
                     Less, LessAtEveryPoint, Outcome, Rule, SmallerDrop)
 from .per_image import DEFAULT_RATIO_METRICS, PerImage
-from .task import accuracy, miou
+from .task import accuracy, f1_counts, macro_f1, miou
 from .uncertainty import (Difference, bootstrap_ci95, mean_ci95, miou_ci95, paired_contrast,
                           paired_difference, ratio_ci95, ratio_of_sums, row_mean)
 
@@ -26,6 +26,8 @@ __all__ = [
     "MS_SSIM_POWER_FACTORS",
     "miou",
     "accuracy",
+    "f1_counts",
+    "macro_f1",
     "ber",
     "bler",
     "per_level_ber",

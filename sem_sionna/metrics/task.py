@@ -1,4 +1,4 @@
-"""Task metrics: mean intersection over union and classification accuracy."""
+"""Task metrics: mean intersection over union, classification accuracy, macro F1."""
 from __future__ import annotations
 
 import numbers
@@ -6,7 +6,9 @@ import numbers
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["miou", "accuracy"]
+from .uncertainty import ratio_of_sums
+
+__all__ = ["miou", "accuracy", "f1_counts", "macro_f1"]
 
 
 def _round_ids(values) -> tf.Tensor:
@@ -95,3 +97,46 @@ def accuracy(logits_or_labels, labels) -> tf.Tensor:
         raise ValueError(f"`logits_or_labels` must match `labels` {labels.shape} (plus a class "
                          f"axis for scores), got predictions of shape {pred.shape}")
     return tf.reduce_mean(tf.cast(tf.equal(pred, labels), tf.float32))
+
+
+def f1_counts(pred, labels, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-example F1 counts: ``F1_c = sum_i num[i, c] / sum_i den[i, c]``.
+
+    ``num[i, c] = 2 [pred_i = c = labels_i]`` and ``den[i, c] = [pred_i = c] + [labels_i = c]``,
+    so ``2 TP_c / (2 TP_c + FP_c + FN_c)`` accumulates over any subset of examples: the
+    per-example samples of macro F1 that a bootstrap over examples resamples (as
+    intersection and union counts are for mIoU).
+
+    Input
+    -----
+    pred, labels : [n], int -- predicted and true class ids in ``[0, num_classes)``.
+    num_classes : int.
+
+    Output
+    ------
+    (num, den) : ([n, num_classes], [n, num_classes]), float64.
+    """
+    if isinstance(num_classes, (bool, np.bool_)) or not isinstance(num_classes, numbers.Integral) \
+            or num_classes < 1:
+        raise ValueError(f"`num_classes` must be a positive integer, got {num_classes!r}")
+    pred, labels = np.asarray(pred).ravel(), np.asarray(labels).ravel()
+    if pred.shape != labels.shape:
+        raise ValueError(f"`pred` {pred.shape} and `labels` {labels.shape} must have the same "
+                         "number of examples")
+    for name, ids in (("pred", pred), ("labels", labels)):
+        if ids.size and (ids.min() < 0 or ids.max() >= num_classes):
+            raise ValueError(f"`{name}` must hold class ids in [0, {num_classes}), got "
+                             f"[{ids.min()}, {ids.max()}]")
+    p = pred[:, None] == np.arange(num_classes)
+    t = labels[:, None] == np.arange(num_classes)
+    return 2.0 * (p & t), p.astype(np.float64) + t
+
+
+def macro_f1(pred, labels, num_classes: int) -> float:
+    """Macro-averaged F1 over the classes that occur in ``pred`` or ``labels`` (classes
+    absent from both are ignored, as scikit-learn's ``f1_score(average="macro")``).
+
+    Input as :func:`f1_counts`. Output: float in [0, 1].
+    """
+    num, den = f1_counts(pred, labels, num_classes)
+    return float(ratio_of_sums(np.stack([num, den], axis=1)))

@@ -168,6 +168,10 @@ class SweepRunner:
     devices : list of str or None -- with ``shard=None``: run the sweep as one shard per
         device in child processes of ``script argv`` (see :mod:`.devices`) and merge.
     argv, script : the scenario's arguments and path, for ``devices``.
+    ratio_metrics : mapping ``{name: (numerator, denominator)}`` or None -- metrics that
+        are ratios of per-image count arrays (bootstrap CIs), as for
+        :class:`~sem_sionna.metrics.PerImage` (default: mIoU from ``iou_intersection`` /
+        ``iou_union``).
     """
 
     def __init__(self, out_dir: str | os.PathLike, columns: Sequence[str],
@@ -175,7 +179,8 @@ class SweepRunner:
                  resume: bool = False, shard: tuple[int, int] | None = None,
                  seed: int = 0, record: Any = None, desc: str = "sweep",
                  devices: Sequence[str] | None = None, argv: Sequence[str] | None = None,
-                 script: str | os.PathLike | None = None):
+                 script: str | os.PathLike | None = None,
+                 ratio_metrics: Mapping[str, tuple[str, str]] | None = None):
         if isinstance(columns, str) or not all(isinstance(c, str) and c for c in columns):
             raise TypeError(f"`columns` must be a sequence of non-empty strings, "
                             f"got {columns!r}")
@@ -216,7 +221,8 @@ class SweepRunner:
         self.script = script
         self.path = self.out_dir / csv_name(shard)
         self.per_image_path = self.out_dir / per_image_name(shard)
-        self.samples = PerImage()
+        self.ratio_metrics = ratio_metrics
+        self.samples = PerImage(ratio_metrics)
         self.manifest_path = self.out_dir / manifest_name(shard) if shard else None
         self.failures: list[dict[str, Any]] = []
 
@@ -419,7 +425,8 @@ class SweepRunner:
         remove_stale_temp_files(self.per_image_path)
         finished = self._load_existing()
         self.samples = (PerImage.load(self.per_image_path)
-                        if self.resume and self.per_image_path.exists() else PerImage())
+                        if self.resume and self.per_image_path.exists()
+                        else PerImage(self.ratio_metrics))
         if not self.resume and self.path.exists():
             logger.info("[%s] starting fresh: overwriting %s", self.desc, self.path)
         order_set = set(order)

@@ -65,11 +65,11 @@ def test_smoke_writes_every_output(smoke):
     for r in table:
         assert 0.0 <= r["miou"] <= 1.0 and 0.0 < r["cbr"] < 1.0 and r["n_images"] == 8
         if r["scheme"] in ("digital", "scsc"):
-            assert 0.0 <= r["decoded"] <= 1.0 and r["q"] in (34, 41)
+            assert 0.0 <= r["decoded"] <= 1.0 and r["q"] in (37, 41)
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "done" and record["failures"] == []
-    assert record["config"]["chain"]["qualities"] == [34, 41]
-    assert set(record["blocks"]) == {"34", "41"}
+    assert record["config"]["chain"]["qualities"] == [37, 41]
+    assert set(record["blocks"]) == {"37", "41"}
     # CBR of a codec quality = its block length (channel uses per stream) / source reals
     block = record["blocks"]["41"]
     assert block["cbr"] == pytest.approx(block["num_channel_uses"] / (3 * 32 * 32))

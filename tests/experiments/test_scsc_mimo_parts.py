@@ -28,6 +28,7 @@ def test_every_profile_is_a_config_with_tuples():
 
 @pytest.mark.parametrize("part, field, value", [
     ("chain", "q_main", 40), ("chain", "qualities", (52,)), ("chain", "coderate", 1.0),
+    ("chain", "q_ablation", 40),
     ("segnet", "epochs", 0), ("pcen", "lr", -1.0), ("proxy", "decoded_only", 1),
     ("scsc", "loss_weights", (0.1, 0.5)), ("scsc", "seg_target", "labels"),
     ("jscc", "batch_size", 0), ("sweep", "channels", ("awgn",)), ("sweep", "snr_db", ()),
@@ -46,6 +47,7 @@ def test_top_level_checks_and_list_conversion(smoke_config):
         dataclasses.replace(smoke_config, chain={"qualities": (41,)})
     chain = ChainConfig(qualities=[34, 41], q_main=41, q_gen=34, n_budget=4)
     assert chain.qualities == (34, 41) and chain.q_range == (28.0, 41.0)
+    assert chain.q_ablation == 41  # None: the SNR curves' Q
 
 
 def _scenes(config):
@@ -71,6 +73,12 @@ def test_sweep_grid_covers_every_scheme_once_per_point(smoke_config):
     assert {p["cbr"] for p in proxy} == {4 / 48}
     jscc = {p["num_latent"] for p in grid if p["scheme"] == "adjscc"}
     assert jscc == {4, 6}
+    ablation = {(p["scheme"], p["q"]) for p in grid if p["scheme"].startswith("scsc_wo")}
+    assert ablation == {(s, config.chain.q_ablation)
+                        for s in ("scsc_wo_ppen", "scsc_wo_pcen", "scsc_wo_qa")}
+    for scheme in ("digital", "scsc"):  # the ablations' references over the same SNRs
+        assert {p["snr_db"] for p in grid if p["scheme"] == scheme and p["csi"] == "perfect"
+                and p["q"] == config.chain.q_ablation} >= set(config.sweep.snr_db)
     imperfect = [p for p in grid if p["csi"] == "imperfect"]
     assert {p["scheme"] for p in imperfect} == {"digital", "scsc"}
     assert {p["snr_db"] for p in imperfect} == set(config.sweep.snr_channels)

@@ -254,3 +254,29 @@ def test_sharded_per_image_samples_merge_into_one_file(tmp_path):
         np.arange(4.0) + 6.0)
     rows = utils.read_csv(tmp_path / "metrics.csv")
     assert all(r["psnr_ci95"] > 0 for r in rows)
+
+
+def test_ratio_metrics_of_a_runner_come_from_per_image_counts(tmp_path):
+    """A runner's own ratio metric (macro F1 from per-image counts): the CSV holds the
+    ratio of sums and a bootstrap half-width, the file keeps the counts; counts of a
+    ratio the runner does not know are refused."""
+    from sem_sionna.metrics import PerImage, f1_counts, macro_f1
+
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 64)
+    pred = np.where(rng.random(64) < 0.6, labels, rng.integers(0, 4, 64))
+    points = sweep.grid(scheme=["a"], channel=["awgn"], cbr=[0.5], snr_db=[0.0])
+    columns = ["scheme", "channel", "cbr", "snr_db", "f1", "f1_ci95", "n_images"]
+
+    def evaluate(p, s):
+        num, den = f1_counts(pred, labels, 4)
+        return {"f1_numerator": num, "f1_denominator": den}
+
+    ratio = {"f1": ("f1_numerator", "f1_denominator")}
+    sweep.SweepRunner(tmp_path, columns, ratio_metrics=ratio).run(points, evaluate)
+    (row,) = utils.read_csv(tmp_path / "metrics.csv")
+    assert row["f1"] == pytest.approx(macro_f1(pred, labels, 4), abs=1e-6)
+    assert 0 < row["f1_ci95"] < 0.3 and row["n_images"] == 64
+    assert PerImage.load(tmp_path / "per_image.npz").ratio_metrics == ratio
+    with pytest.raises(ValueError, match="f1_numerator"):
+        sweep.SweepRunner(tmp_path / "b", columns).run(points, evaluate)
