@@ -174,7 +174,8 @@ def _panels(rows: list[dict], x: str, path: Path, xlabel: str, title: str,
     """Accuracy and PSNR against ``x``, one line per value of ``series``, each with its
     95 % confidence band (``<metric>_ci95``)."""
     fig, axes = new_figure(2)
-    names = sorted({r[series] for r in rows}, key=str)
+    names = sorted({r[series] for r in rows},
+                   key=lambda v: (isinstance(v, str), v if not isinstance(v, str) else 0, str(v)))
     for ax, metric, label in zip(axes, ("accuracy", "psnr"), ("accuracy", "PSNR [dB]")):
         for i, name in enumerate(names):
             pts = np.array(sorted((r[x], r[metric], r[f"{metric}_ci95"]) for r in rows
@@ -188,6 +189,6 @@ def _panels(rows: list[dict], x: str, path: Path, xlabel: str, title: str,
         if logx:
             ax.set_xscale("log")
         style_axes(ax, xlabel, label)
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", loc="best", framealpha=0.6)
     fig.suptitle(title)
     return save_figure(fig, path)

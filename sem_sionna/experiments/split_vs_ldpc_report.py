@@ -186,8 +186,10 @@ def _flat_histories(histories: dict):
 
 
 def learning_curve_rows(histories: dict) -> list[dict]:
-    """One row per stage and epoch: ``stage, epoch, psnr, val_psnr, lr`` and, where
-    logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std``."""
+    """One row per stage and epoch: ``stage, epoch, psnr, val_psnr, val_psnr_ci95, lr``
+    and, where logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std``
+    (``val_psnr_ci95``: the 95 % half-width over the validation patches, from that of
+    their MSE by the delta method)."""
     rows = []
     for stage, hist in _flat_histories(histories):
         n = len(hist.get("loss", []))
@@ -196,6 +198,9 @@ def learning_curve_rows(histories: dict) -> list[dict]:
             for key, values in hist.items():
                 if key == "val_mse":
                     row["val_psnr"] = float(-10.0 * np.log10(max(values[e], 1e-12)))
+                elif key == "val_mse_ci95":  # delta method: d PSNR = (10 / ln 10) dMSE / MSE
+                    mse = max(hist["val_mse"][e], 1e-12)
+                    row["val_psnr_ci95"] = float(10.0 / np.log(10.0) * values[e] / mse)
                 elif key in ("psnr", "lr", "ber", "eps_mean", "eps_std") or key.startswith(
                         "ber_level_"):
                     row[key] = float(values[e])
@@ -205,15 +210,20 @@ def learning_curve_rows(histories: dict) -> list[dict]:
 
 
 def plot_learning_curves(rows: list[dict], out) -> None:
-    """``learning_curves.png``: validation PSNR against epochs, one line per stage."""
+    """``learning_curves.png``: validation PSNR against epochs, one line per stage, with
+    its 95 % band."""
     stages = list(dict.fromkeys(r["stage"] for r in rows if r.get("val_psnr") is not None))
     if not stages:
         return
     epochs = max(r["epoch"] for r in rows)
-    ys = {}
+    ys, ci = {}, {}
     for stage in stages:
-        by_epoch = {r["epoch"]: r["val_psnr"] for r in rows if r["stage"] == stage}
-        ys[stage] = [by_epoch.get(e, float("nan")) for e in range(1, epochs + 1)]
+        by_epoch = {r["epoch"]: r for r in rows if r["stage"] == stage}
+        ys[stage], ci[stage] = ([by_epoch[e].get(col) if e in by_epoch else float("nan")
+                                 for e in range(1, epochs + 1)]
+                                for col in ("val_psnr", "val_psnr_ci95"))
+    ys, ci = ({k: [float("nan") if v is None else v for v in c] for k, c in d.items()}
+              for d in (ys, ci))
     plot.line_plot(list(range(1, epochs + 1)), ys, out / "learning_curves.png",
                    xlabel="epoch", ylabel="validation PSNR (dB)",
-                   title="training stages (validation patches)")
+                   title="training stages (validation patches, 95 % bands)", ci95=ci)

@@ -101,7 +101,9 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 120) -> Path:
     """Save ``fig`` to ``path`` atomically (format from the suffix, e.g. ``.png``)."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
-    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi), binary=True)
+    # "tight": a long title or a figure legend wider than its panels is not clipped
+    return atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi,
+                                                    bbox_inches="tight"), binary=True)
 
 
 def legend(fig: Figure, handles: Sequence, labels: Sequence[str], title: str | None):

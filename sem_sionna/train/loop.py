@@ -20,6 +20,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from sem_sionna.metrics import mean_ci95
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.utils.errors import NumericalError
 from sem_sionna.utils.io import atomic_write_json
@@ -64,7 +65,9 @@ class Trainer:
         MultiWorkerMirroredStrategy); models, variables and optimiser must be created
         under ``strategy_scope(strategy)``. Gradients are summed over replicas of a
         loss divided by the number of replicas, i.e. the global-batch mean.
-    eval_fn : callable or None -- ``batch -> metrics dict`` on validation data.
+    eval_fn : callable or None -- ``batch -> metrics dict`` on validation data; its
+        ``"mse"`` is one value per batch, or one per example (``[batch]``), which adds the
+        95 % t half-width over the validation examples to the history (``val_mse_ci95``).
     checkpoint : dict or None -- trackables (models, layers) to checkpoint with the
         optimiser after each epoch; with ``ckpt_dir`` a killed run resumes.
     ckpt_dir : path or None -- where checkpoints and ``history.json`` go.
@@ -116,6 +119,16 @@ class Trainer:
             self._manager = tf.train.CheckpointManager(self._ckpt, str(self.ckpt_dir),
                                                        max_to_keep=1)
 
+    def _validate(self, val_dataset) -> tuple[float, float]:
+        """Mean validation MSE and its 95 % t half-width over the examples; the
+        half-width is NaN when ``eval_fn`` gives one MSE per batch, or under a strategy
+        (whose replicas' per-example values are averaged)."""
+        values = [np.asarray(keras.ops.convert_to_numpy(self.eval(b)["mse"]), np.float64)
+                  for b in self._distribute(val_dataset)]
+        if self.strategy is None and values and all(v.ndim == 1 for v in values):
+            return mean_ci95(np.concatenate(values))
+        return float(np.mean([np.mean(v) for v in values])), math.nan
+
     def _distribute(self, dataset):
         if self.strategy is None:
             return dataset
@@ -157,8 +170,7 @@ class Trainer:
         since_best = since_lr = 0
         best_values = None
         if restore_best and val_dataset is not None and self.eval is not None:
-            start = float(np.mean([float(self.eval(b)["mse"])
-                                   for b in self._distribute(val_dataset)]))
+            start, _ = self._validate(val_dataset)
             if start < best:
                 best, best_values = start, [v.numpy() for v in self.variables]
         durations: list[float] = []
@@ -182,8 +194,9 @@ class Trainer:
             if "mse" in record:
                 record["psnr"] = float(10.0 * np.log10(1.0 / max(record["mse"], 1e-12)))
             if val_dataset is not None and self.eval is not None:
-                vals = [float(self.eval(b)["mse"]) for b in self._distribute(val_dataset)]
-                record["val_mse"] = float(np.mean(vals))
+                record["val_mse"], half = self._validate(val_dataset)
+                if math.isfinite(half):
+                    record["val_mse_ci95"] = half
             if extra is not None:
                 record.update(extra())
             record["lr"] = float(keras.ops.convert_to_numpy(self.optimizer.learning_rate))

@@ -84,6 +84,11 @@ def _mse_scale(images):
     return float(np.prod(images.shape[1:]))
 
 
+def _per_example_mse(images, x_hat):
+    """``[batch]`` MSE per image (validation: the trainer's CI over examples)."""
+    return tf.reduce_mean(tf.square(images - x_hat), axis=list(range(1, len(images.shape))))
+
+
 def _trackables(*layers):
     """Checkpoint entries for the layers a stage trains (keyed by position)."""
     return {f"layer_{i}": layer for i, layer in enumerate(layers)}
@@ -206,7 +211,7 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
     def eval_step(images):
         images = tf.cast(images, tf.float32)
         x_hat = source_demapper(interface(tf.round(source_mapper(images))))
-        return {"mse": tf.reduce_mean(tf.square(images - x_hat))}
+        return {"mse": _per_example_mse(images, x_hat)}
 
     trainer = Trainer("source stage", step, variables, optimizer, lr, jit_compile, strategy,
                       eval_step, _trackables(source_mapper, source_demapper, interface),
@@ -373,7 +378,7 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
         u, images = split_batch(batch)
         v = tf.round(transmit(u, draw_snr(u), 1))
         x_hat = source_demapper(v)
-        return {"mse": tf.reduce_mean(tf.square(images - x_hat))}
+        return {"mse": _per_example_mse(images, x_hat)}
 
     trainer = Trainer("channel stage", step, variables, optimizer, lr, jit_compile, strategy,
                       eval_step, _trackables(channel_mapper, channel_demapper), ckpt_dir, log)
@@ -419,14 +424,17 @@ def train_deepjscc_stage(encoder: keras.layers.Layer, decoder: keras.layers.Laye
 
     val = None if val_dataset is None else _as_dataset(val_dataset, batch_size, seed)
 
-    def step(images):
+    def reconstruct(images):
         images = tf.cast(images, tf.float32)
         z_hat, _ = channel(encoder(images), no)
-        mse = tf.reduce_mean(tf.square(images - decoder(z_hat)))
+        return images, decoder(z_hat)
+
+    def step(images):
+        mse = tf.reduce_mean(tf.square(tf.subtract(*reconstruct(images))))
         return mse, {"mse": mse}
 
     def eval_step(images):
-        return step(images)[1]
+        return {"mse": _per_example_mse(*reconstruct(images))}
 
     trainer = Trainer(name, step, encoder.trainable_variables + decoder.trainable_variables,
                       lr=lr, eval_fn=eval_step,

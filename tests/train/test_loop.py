@@ -139,3 +139,33 @@ def test_mirrored_strategy_on_two_virtual_cpus_matches_one_device():
     result = __import__("json").loads(out.stdout.strip().splitlines()[-1])
     assert result["n"] == 2
     np.testing.assert_allclose(result["mirrored"], result["single"], rtol=1e-4)
+
+
+def test_per_example_validation_mse_gives_its_t_interval():
+    """An ``eval_fn`` with one MSE per example: ``val_mse`` is their mean over the
+    validation set and ``val_mse_ci95`` the closed-form t half-width; one MSE per batch
+    gives the mean only."""
+    from scipy import stats
+
+    model = new_model()
+    x, y = next(iter(regression_data().unbatch().batch(64)))
+
+    def per_example(batch):
+        bx, by = batch
+        return {"mse": tf.reduce_mean((model(bx) - by) ** 2, axis=-1)}
+
+    def loss_fn(batch):
+        loss = tf.reduce_mean(per_example(batch)["mse"])
+        return loss, {"mse": loss}
+
+    val = tf.data.Dataset.from_tensor_slices((x, y)).batch(24)  # 24 + 24 + 16 examples
+    history = Trainer("r", loss_fn, model.trainable_variables, lr=0.05,
+                      eval_fn=per_example).fit(regression_data(), 1, val_dataset=val)
+    errors = np.mean((model(x).numpy() - y.numpy()) ** 2, axis=-1)
+    half = stats.t.ppf(0.975, 63) * errors.std(ddof=1) / np.sqrt(64)
+    assert history["val_mse"][0] == pytest.approx(errors.mean(), rel=1e-5)
+    assert history["val_mse_ci95"][0] == pytest.approx(half, rel=1e-4)
+    scalar = Trainer("s", loss_fn, model.trainable_variables, lr=0.05,
+                     eval_fn=lambda b: {"mse": tf.reduce_mean(per_example(b)["mse"])})
+    history = scalar.fit(regression_data(), 1, val_dataset=val)
+    assert "val_mse_ci95" not in history and np.isfinite(history["val_mse"][0])
