@@ -21,6 +21,7 @@ import tensorflow as tf
 from sem_sionna import nets, plot
 from sem_sionna.experiments.split_vs_ldpc_config import Config
 from sem_sionna.experiments.split_vs_ldpc_train import source_bits
+from sem_sionna.plot.figure import new_figure, save_figure, style_axes
 from sem_sionna.metrics import (AllOf, Claim, DifferenceGrows, Greater, Less, RankCorrelation,
                                 SmallerDrop, flip_cost, mean_ci95, psnr)
 from sem_sionna.utils import derive_seed
@@ -107,16 +108,18 @@ def interface_ber_rows(cfg: Config, split_links: dict, test_images) -> list[dict
 
 
 def learned_eps_rows(cfg: Config, s0_links: dict, test_images) -> list[dict]:
-    """S0 rows ``bit, eps, flip_cost``: the interface's eps and the test-MSE increase when
-    that bit alone is flipped (first ``flip_cost_images`` test images)."""
+    """S0 rows ``bit, eps, flip_cost, flip_cost_ci95``: the interface's eps and the
+    test-MSE increase when that bit alone is flipped (mean over the first
+    ``flip_cost_images`` test images, with its 95 % t half-width over them)."""
     link = next(iter(s0_links.values()))
     images = test_images[:cfg.flip_cost_images]
     bits = source_bits(link.source_mapper, images)
-    cost = flip_cost(lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits,
-                     images)
+    cost, half = mean_ci95(flip_cost(
+        lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits, images,
+        per_image=True))
     eps = link.interface.eps.numpy()
-    return [{"bit": m, "eps": float(eps[m]), "flip_cost": float(cost[m])}
-            for m in range(len(eps))]
+    return [{"bit": m, "eps": float(eps[m]), "flip_cost": float(cost[m]),
+             "flip_cost_ci95": float(half[m])} for m in range(len(eps))]
 
 
 def _psnr_row(model: str, split: str, images, x_hat) -> dict:
@@ -166,13 +169,22 @@ def plot_interface(cfg: Config, tables: dict, out) -> None:
     plot.line_plot(levels, ys, out / "interface_ber.png", xlabel="reliability level",
                    ylabel="bit error rate", logy=True, ci95=ci,
                    title=f"Split DeepJSCC, AWGN {snr:g} dB")
-    eps_rows = sorted(tables["learned_eps"], key=lambda r: r["flip_cost"])
-    cost = np.array([r["flip_cost"] for r in eps_rows]) * 255.0 ** 2
-    eps = np.array([r["eps"] for r in eps_rows])
-    plot.line_plot(cost, {"learned eps per bit": eps}, out / "learned_eps.png",
-                   xlabel="flip cost (test MSE increase, 0..255 scale)",
-                   ylabel="flip probability eps", logy=True,
-                   title="S0 learned interface: eps vs bit importance")
+    _plot_learned_eps(tables["learned_eps"], out / "learned_eps.png")
+
+
+def _plot_learned_eps(rows: list[dict], path) -> None:
+    """S0's eps of every bit against its flip cost (0..255 scale), with the flip cost's
+    95 % interval over the test images as a horizontal error bar."""
+    scale = 255.0 ** 2
+    fig, (ax,) = new_figure(1, panel_size=(5.5, 3.8))
+    ax.errorbar([r["flip_cost"] * scale for r in rows], [r["eps"] for r in rows],
+                xerr=[r["flip_cost_ci95"] * scale for r in rows], fmt="o", markersize=3,
+                elinewidth=0.6, alpha=0.6, label="one bit of the interface (95 % CI)")
+    style_axes(ax, "flip cost (test MSE increase, 0..255 scale)",
+               "flip probability eps", logy=True)
+    ax.legend(fontsize="small")
+    fig.suptitle("S0 learned interface: eps vs bit importance")
+    save_figure(fig, path)
 
 
 def _flat_histories(histories: dict):

@@ -87,7 +87,8 @@ def per_level_ber(bits, bits_hat, num_levels: int) -> tf.Tensor:
     return tf.reduce_mean(err, axis=[0, 2])
 
 
-def flip_cost(decode, bits, images, batch_size: int = 512) -> np.ndarray:
+def flip_cost(decode, bits, images, batch_size: int = 512,
+              per_image: bool = False) -> np.ndarray:
     """Importance of each bit: the increase of the MSE when that bit alone is flipped.
 
     For every bit ``m``, bit ``m`` of every codeword is inverted, the codewords are
@@ -101,11 +102,13 @@ def flip_cost(decode, bits, images, batch_size: int = 512) -> np.ndarray:
     bits : [n, M], {0, 1} -- codewords of ``images``.
     images : [n, ...] -- the originals.
     batch_size : int -- codewords per ``decode`` call.
+    per_image : bool -- return every image's cost (for confidence intervals over images).
 
     Output
     ------
-    cost : [M], np.float64 -- ``MSE(flip m) - MSE(none)``; per pixel, same scale as
-        ``images``.
+    cost : [M] (or [n, M] with ``per_image``), np.float64 -- ``MSE(flip m) - MSE(none)``;
+        per pixel, same scale as ``images``. The ``[M]`` cost is the mean of the
+        per-image costs over the images.
     """
     bits = np.asarray(bits, np.float32)
     images = np.asarray(images, np.float64)
@@ -118,13 +121,13 @@ def flip_cost(decode, bits, images, batch_size: int = 512) -> np.ndarray:
     def mse(codes):
         x_hat = np.asarray(decode(codes), np.float64).reshape((-1,) + images.shape[1:])
         err = (x_hat.reshape((-1, n) + images.shape[1:]) - images[None]) ** 2
-        return err.reshape(err.shape[0], -1).mean(axis=1)
+        return err.reshape(err.shape[0], n, -1).mean(axis=2)              # [c, n]
 
-    base = float(mse(bits)[0])
-    cost = np.empty(m, np.float64)
+    base = mse(bits)[0]
+    cost = np.empty((n, m), np.float64)
     for start in range(0, m, chunk):
         idx = np.arange(start, min(m, start + chunk))
         codes = np.repeat(bits[None], len(idx), axis=0)                   # [c, n, M]
         codes[np.arange(len(idx)), :, idx] = 1.0 - codes[np.arange(len(idx)), :, idx]
-        cost[idx] = mse(codes.reshape(-1, m)) - base
-    return cost
+        cost[:, idx] = (mse(codes.reshape(-1, m)) - base).T
+    return cost if per_image else cost.mean(axis=0)

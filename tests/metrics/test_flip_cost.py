@@ -39,3 +39,23 @@ def test_dense_code_and_errors():
     np.testing.assert_allclose(flip_cost(decode, bits, images, batch_size=1), want, rtol=1e-10)
     with pytest.raises(ValueError, match="bits"):
         flip_cost(decode, bits[:3], images)
+
+
+def test_per_image_costs_average_to_the_flip_cost():
+    """``per_image``: row i is image i's own MSE increase; their mean is the [M] cost."""
+    rng = np.random.default_rng(2)
+    mix = rng.normal(size=(4, 6))
+    bits = rng.integers(0, 2, (5, 4)).astype(np.float32)
+    images = (2 * bits - 1) @ mix + rng.normal(size=(5, 6)) * 0.5
+
+    def decode(u):
+        return (2 * np.asarray(u) - 1) @ mix
+
+    per = flip_cost(decode, bits, images, batch_size=3, per_image=True)
+    assert per.shape == (5, 4)
+    flipped = bits.copy()
+    flipped[:, 2] = 1 - flipped[:, 2]
+    want = (np.mean((decode(flipped) - images) ** 2, axis=1)
+            - np.mean((decode(bits) - images) ** 2, axis=1))
+    np.testing.assert_allclose(per[:, 2], want, rtol=1e-10)
+    np.testing.assert_allclose(per.mean(axis=0), flip_cost(decode, bits, images), rtol=1e-12)
