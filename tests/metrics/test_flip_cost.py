@@ -21,15 +21,22 @@ def test_linear_code_flip_cost_is_the_known_importance():
     assert np.argsort(cost)[-1] == 5 and cost[3] == 0.0
 
 
-def test_dense_code_and_errors():
-    rng = np.random.default_rng(1)
-    mix = rng.normal(size=(5, 12))
-    bits = rng.integers(0, 2, (4, 5)).astype(np.float32)
-    images = (2 * bits - 1) @ mix + rng.normal(size=(4, 12)) * 0.3
+def _dense_code(seed: int, n: int, m: int, pixels: int, noise: float):
+    """A dense linear code of ``m`` bits over ``pixels`` values: ``(decode, bits, images)``
+    with the images the decoded codewords plus Gaussian noise of std ``noise``."""
+    rng = np.random.default_rng(seed)
+    mix = rng.normal(size=(m, pixels))
+    bits = rng.integers(0, 2, (n, m)).astype(np.float32)
+    images = (2 * bits - 1) @ mix + rng.normal(size=(n, pixels)) * noise
 
     def decode(u):
         return (2 * np.asarray(u) - 1) @ mix
 
+    return decode, bits, images
+
+
+def test_dense_code_and_errors():
+    decode, bits, images = _dense_code(1, n=4, m=5, pixels=12, noise=0.3)
     base = np.mean((decode(bits) - images) ** 2)
     want = []
     for m in range(5):
@@ -43,14 +50,7 @@ def test_dense_code_and_errors():
 
 def test_per_image_costs_average_to_the_flip_cost():
     """``per_image``: row i is image i's own MSE increase; their mean is the [M] cost."""
-    rng = np.random.default_rng(2)
-    mix = rng.normal(size=(4, 6))
-    bits = rng.integers(0, 2, (5, 4)).astype(np.float32)
-    images = (2 * bits - 1) @ mix + rng.normal(size=(5, 6)) * 0.5
-
-    def decode(u):
-        return (2 * np.asarray(u) - 1) @ mix
-
+    decode, bits, images = _dense_code(2, n=5, m=4, pixels=6, noise=0.5)
     per = flip_cost(decode, bits, images, batch_size=3, per_image=True)
     assert per.shape == (5, 4)
     flipped = bits.copy()
