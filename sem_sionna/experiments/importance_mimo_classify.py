@@ -113,6 +113,7 @@ def classification_sweep(models: ClassificationModels, config: Config, alphas: d
     images, labels = test
     draws = config.channel_draws
     mu = encoder_features(models.encoder, images)
+    x = (mu - models.feature_mean) / models.feature_std  # the links' input, encoded once
     clean = _correct(map_batches(lambda z: models.head(tf.constant(z)), mu, batch_size=256),
                      labels)
     rows, samples = [], PerImage()
@@ -138,7 +139,7 @@ def classification_sweep(models: ClassificationModels, config: Config, alphas: d
             for snr in config.snr_db:
                 parts = [_correct(transmit(link, images, snr,
                                            derive_seed(seed, TASK, snr, d),
-                                           config.eval_batch_size)[0], labels)
+                                           config.eval_batch_size, features=x)[0], labels)
                          for d in range(draws)]
                 add(scheme, model, snr, alpha, np.concatenate(parts))
     out_dir = Path(out_dir)

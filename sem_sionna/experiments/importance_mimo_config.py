@@ -157,18 +157,17 @@ class ClassificationConfig(TrainingConfig):
 class Config:
     """S4 (Cao et al.): CIBA importance + EPA / MMSE / WMMSE allocation over SVD MIMO.
 
-    Sample size (quick): 2048 test images x 2 channel draws = 4096 samples per sweep
+    Sample size (quick): 8192 test images x 2 channel draws = 16384 samples per sweep
     point, paired across schemes and MSE models (same images, channels and noise).
-    One scheme's accuracy then has a 95 % half-width of 1.2-1.5 points. Paired
+    One scheme's accuracy then has a 95 % half-width of about 0.6-0.8 points. Paired
     differences are much tighter (only the samples on which two schemes disagree
-    count): in the quick run the per-sample std of an accuracy difference is 0.09-0.24
-    for WMMSE-M - MMSE-M (half-width 0.3-0.7 points, against differences of 0-0.8
-    points) and 0.28-0.54 for a -M form against its plain one (half-width 0.9-1.7
-    points, against 1-6 points); PSNR differences (std 0.14-1.7 dB) resolve at 0.004-
-    0.05 dB. 8192 images x 2 draws would need about 30 CPU minutes on the 2-core
-    machine (training about 6, the sweeps about 1.1 ms of CPU per image-evaluation
-    over 84 + 72 points), over the 26-minute quick budget, hence 2048 x 2. The
-    searches use 1024 validation images x 6 SNRs = 6144 paired samples per beta / alpha.
+    count): with a per-sample std of an accuracy difference of 0.09-0.24 for
+    WMMSE-M - MMSE-M, the half-width is 0.14-0.37 points (against differences of
+    0-0.8 points), and 0.28-0.54 for a -M form against its plain one gives 0.4-0.8
+    points (against 1-6 points). Each split is encoded once; every scheme, SNR and draw
+    then reuses the features (:func:`~sem_sionna.links.importance_mimo.transmit`'s
+    ``features``), so a point costs the decoder, the evaluation classifier and MS-SSIM
+    only. The searches use 1024 validation images x 6 SNRs = 6144 paired samples per beta / alpha.
 
     Fields
     ------

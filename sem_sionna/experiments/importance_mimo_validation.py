@@ -42,6 +42,7 @@ def _search(models: Models, config: Config, pairs, val: Split, seed: int, scheme
     are added at ``{"scheme", "study", "mse_model", "beta", "alpha"}``.
     """
     images, labels = val
+    x = features(models, images)  # once for every (beta, alpha) and SNR
     rows = []
     for beta, alpha in pairs:
         link = models.link(beta, scheme, alpha, config.num_tx_ant, config.num_rx_ant,
@@ -49,7 +50,7 @@ def _search(models: Models, config: Config, pairs, val: Split, seed: int, scheme
         pooled = {m: [] for m in SEARCH_METRICS}
         for snr in config.search_snr_db:
             x_hat, mse = transmit(link, images, snr, derive_seed(seed, "search", snr),
-                                  config.eval_batch_size)
+                                  config.eval_batch_size, features=x)
             scores = score_images(images, x_hat, labels, models.classifier)
             rows.append({"beta": beta, "alpha": alpha, "scheme": scheme,
                          "mse_model": mse_model, "snr_db": snr, "feature_mse": mse,

@@ -174,7 +174,20 @@ class ImportanceMIMOLink(keras.layers.Layer):
 
     def call(self, images, snr_db, return_info=False):
         check_real(images, "images")
-        x = self.features(images)
+        return self.transmit_features(self.features(images), snr_db, return_info)
+
+    def transmit_features(self, x, snr_db, return_info=False):
+        """The link after the encoder: normalised features ``x [batch, latent_dim]``
+        (from :meth:`features`) in, the same outputs as calling the link out.
+
+        A study that sends one image set through many schemes and SNRs encodes it once
+        and calls this (see :func:`transmit`'s ``features``).
+        """
+        x = tf.convert_to_tensor(x)
+        check_real(x, "x")
+        if x.shape.rank != 2 or x.shape[-1] != self.latent_dim:
+            raise ValueError(f"`x` must have shape [batch, {self.latent_dim}], got {x.shape}")
+        x = tf.cast(x, tf.float32)
         importance = self.noise_predictor.importance(x)
         batch = tf.shape(x)[0]
         t, ns = self.num_channel_uses, self.num_streams
@@ -228,25 +241,30 @@ class ImportanceMIMOLink(keras.layers.Layer):
 
 
 def transmit(link: ImportanceMIMOLink, images, snr_db: float, seed: int,
-             batch_size: int = 128, per_image: bool = False) -> tuple[np.ndarray, float]:
+             batch_size: int = 128, per_image: bool = False,
+             features=None) -> tuple[np.ndarray, float]:
     """Send ``images`` through ``link`` at ``snr_db``; returns ``(images_hat, feature_mse)``.
 
     ``feature_mse`` is the mean squared feature error, or with ``per_image`` its
-    ``[N]`` per-image means.
+    ``[N]`` per-image means. ``features`` (``[N, latent_dim]``, ``link.features(images)``
+    computed once by the caller) skips the encoder; ``images`` is then not read, and
+    the outputs equal those of the images themselves (the channel draws depend on the
+    batch sizes only).
 
     The link's channel is reseeded from ``seed`` first, so links of different
     schemes called with the same ``seed`` see the same channel matrices and noise
     (common random numbers: scheme differences are not sampling noise).
     """
     reseed(link.channel, seed)
-    fn = link.__dict__.get("_transmit_fn")
+    send = link if features is None else link.transmit_features
+    key = "_transmit_fn" if features is None else "_transmit_features_fn"
+    fn = link.__dict__.get(key)
     if fn is None:
-        def run(x, snr_db):
-            return link(x, snr_db, return_info=True)
-
-        fn = tf.function(run, autograph=False)
-        object.__setattr__(link, "_transmit_fn", fn)  # not a tracked Keras attribute
+        fn = tf.function(lambda x, snr_db: send(x, snr_db, return_info=True), autograph=False)
+        object.__setattr__(link, key, fn)  # not a tracked Keras attribute
     snr = tf.constant(snr_db, tf.float32)
+    if features is not None:
+        images = features
 
     def batch(x):
         x_hat, info = fn(tf.constant(x), snr)

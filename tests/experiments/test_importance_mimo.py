@@ -153,7 +153,11 @@ def test_alpha_search_selects_by_validation_accuracy_only(script, monkeypatch, t
     test_images = rng.uniform(size=(8, 32, 32, 3)).astype(np.float32)
     seen = []
 
-    def fake_transmit(link, images, snr, seed, batch_size):
+    def fake_features(models, images):
+        return images[:, 0, 0, :]  # a stand-in that remembers which images it came from
+
+    def fake_transmit(link, images, snr, seed, batch_size, features):
+        np.testing.assert_array_equal(features, images[:, 0, 0, :])  # the images' own
         seen.append((images, snr))
         return images, 0.0
 
@@ -173,6 +177,7 @@ def test_alpha_search_selects_by_validation_accuracy_only(script, monkeypatch, t
 
     stub.link = link
     monkeypatch.setattr(validation, "transmit", fake_transmit)
+    monkeypatch.setattr(validation, "features", fake_features)
     monkeypatch.setattr(validation, "score_images", fake_scores)
     best, rows = validation.alpha_search(stub, config, 1e-4, val, tmp_path)
     assert best == {"zf": 2.0, "lmmse": 2.0}

@@ -103,6 +103,26 @@ def test_transmit_is_reproducible(rng):
     assert mse_a == pytest.approx(mse_b)
 
 
+def test_transmit_from_features_equals_transmit_from_images(rng):
+    link = _link(feature_mean=np.full(8, 0.1), feature_std=np.full(8, 2.0))
+    x = _images(rng)
+    a, mse_a = transmit(link, x, 3.0, seed=4, batch_size=4, per_image=True)
+    b, mse_b = transmit(link, None, 3.0, seed=4, batch_size=4, per_image=True,
+                        features=link.features(x).numpy())
+    np.testing.assert_allclose(b, a, atol=1e-6)
+    np.testing.assert_allclose(mse_b, mse_a, rtol=1e-5)
+    c, _ = transmit(link, None, 9.0, seed=5, batch_size=4, features=link.features(x).numpy())
+    assert np.abs(c - a).max() > 1e-3  # another SNR and draw: another output
+
+
+def test_transmit_features_rejects_bad_features():
+    link = _link()
+    with pytest.raises(ValueError, match="`x`"):
+        link.transmit_features(np.zeros((3, 5), np.float32), 3.0)
+    with pytest.raises(TypeError, match="`x`"):
+        link.transmit_features(np.zeros((3, 8), np.int32), 3.0)
+
+
 def test_link_keras_round_trip(rng, tmp_path):
     x = _images(rng)
     img = keras.Input((16, 16, 3))
