@@ -23,9 +23,11 @@ import numpy as np
 from sem_sionna import data, links, plot, sweep, utils
 from sem_sionna.experiments import report
 from sem_sionna.experiments.split_vs_ldpc_config import Config, Schedule, SwinConfig
-from sem_sionna.experiments.split_vs_ldpc_report import (CLAIMS, generalisation_rows,
+from sem_sionna.experiments.split_vs_ldpc_report import (CLAIMS, claim_margin_rows,
+                                                         generalisation_rows,
                                                          interface_ber_rows, learned_eps_rows,
-                                                         learning_curve_rows, plot_interface,
+                                                         learning_curve_rows,
+                                                         plot_claim_margins, plot_interface,
                                                          plot_learning_curves, write_table)
 from sem_sionna.experiments.split_vs_ldpc_train import (describe, num_symbols, train_deepjscc,
                                                         train_learned_interface,
@@ -50,8 +52,8 @@ NUM_EXAMPLES = 4
 
 @dataclasses.dataclass(frozen=True)
 class Models:
-    """The trained learned links, ``{cbr: link}`` per scheme (S0: per variant), and the
-    training histories."""
+    """The trained learned links, ``{cbr: link}`` per scheme (S0: per training channel
+    and variant, ``{channel: {variant: {cbr: link}}}``), and the training histories."""
 
     split_jscc: dict
     learned_interface: dict
@@ -89,7 +91,8 @@ def train_models(cfg: Config, train_images, val_images, args: argparse.Namespace
         deepjscc, hd = train_deepjscc(cfg, train_images, val_images, store, args.seed)
     record.set("parameters", {
         "split_jscc": describe(split), "deepjscc": describe(deepjscc),
-        **{_s0_name(v): describe(ls) for v, ls in learned.items()}})
+        **{_s0_name(v) + ("" if ch == "awgn" else f" (trained over {ch})"): describe(ls)
+           for ch, variants in learned.items() for v, ls in variants.items()}})
     histories = {**h1, **h0, **hd}
     record.set("training", histories)
     return Models(split, learned, deepjscc, histories)
@@ -102,17 +105,19 @@ def _s0_name(variant: str) -> str:
 def build_schemes(cfg: Config, models: Models, image_shape, fallback, val_images,
                   seed: int) -> dict[tuple[str, float, str], Any]:
     """``{(scheme, cbr, channel): link}`` (:class:`~sem_sionna.sweep.SweepLink`): the
-    learned links (one per CBR, every channel; S0's ablations at the first CBR) and the
-    digital chains (one per CBR and channel, their MCS per SNR chosen on ``val_images``)."""
+    learned links (one per CBR, every channel; S0's ablations at the first CBR, and over
+    a channel S0 was trained on, its model of that channel) and the digital chains (one
+    per CBR and channel, their MCS per SNR chosen on ``val_images``)."""
     schemes = {}
+    s0 = models.learned_interface
     # insertion order = the order in which the runner reseeds the links' generators
     for cbr in cfg.cbrs:
         k = num_symbols(image_shape, cbr)
-        learned = [(_s0_name(v), ls[cbr]) for v, ls in models.learned_interface.items()
-                   if cbr in ls]
-        for name, link in [("split_jscc", models.split_jscc[cbr]), *learned,
-                           ("deepjscc", models.deepjscc[cbr])]:
-            schemes.update({(name, cbr, ch): link for ch in cfg.channels})
+        for name, by_channel in [("split_jscc", lambda ch: models.split_jscc[cbr]),
+                                 *[(_s0_name(v), lambda ch, v=v: s0.get(ch, s0["awgn"])[v][cbr])
+                                   for v, ls in s0["awgn"].items() if cbr in ls],
+                                 ("deepjscc", lambda ch: models.deepjscc[cbr])]:
+            schemes.update({(name, cbr, ch): by_channel(ch) for ch in cfg.channels})
         for codec in cfg.codecs:
             for ch in cfg.channels:
                 oracle = links.DigitalOracle(codec, k, mcs=cfg.mcs, channel=ch,
@@ -173,15 +178,18 @@ def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
 def interface_tables(cfg: Config, models: Models, val_images, test_images, out,
                      record: sweep.RunRecord) -> dict[str, list[dict]]:
     """``interface_ber.csv`` (S1, per level, SNR and CBR), ``learned_eps.csv`` (S0: eps
-    and flip cost per bit), ``generalisation.csv`` (validation vs test PSNR) and
-    ``learning_curves.csv`` (per stage and epoch)."""
+    and flip cost per bit), ``generalisation.csv`` (validation vs test PSNR),
+    ``learning_curves.csv`` (per stage and epoch) and ``claim_margins.csv`` (the margins
+    of S0 Fig. 7 and S1 Fig. 9 per epoch)."""
     with record.stage("interface_tables"):
         tables = {
             "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
-            "learned_eps": learned_eps_rows(cfg, models.learned_interface["full"],
+            "learned_eps": learned_eps_rows(cfg, models.learned_interface["awgn"]["full"],
                                             test_images),
             "generalisation": generalisation_rows(cfg, models, val_images, test_images),
             "learning_curves": learning_curve_rows(models.histories)}
+        tables["claim_margins"] = claim_margin_rows(cfg, tables["learning_curves"],
+                                                    test_images.shape[1:])
         for name, rows in tables.items():
             write_table(out / f"{name}.csv", rows)
     record.set("generalisation", tables["generalisation"])
@@ -198,6 +206,7 @@ def plot_figures(cfg: Config, rows, tables, schemes, test_images, out,
         plot.failure_rate_vs_snr(rows, out / "decode_failure_vs_snr.png")
         plot_interface(cfg, tables, out)
         plot_learning_curves(tables["learning_curves"], out)
+        plot_claim_margins(tables["claim_margins"], out)
         plot_examples(cfg, schemes, labels, test_images, out)
     record.set("scheme_labels", labels)
 

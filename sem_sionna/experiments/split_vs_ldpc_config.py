@@ -179,7 +179,13 @@ class Config:
     deepjscc_snr_db : float -- DeepJSCC's training SNR, dB.
     stage1 : Schedule -- source stage (S1 and S0).
     stage2 : Schedule -- S1's channel stage.
-    s0_stage2 : Schedule -- S0's channel stage.
+    s0_stage2 : Schedule -- S0's channel stage (over AWGN).
+    s0_rayleigh_stage2 : Schedule or None -- S0's channel stage over Rayleigh block
+        fading: the full IAN and each ablation get a second channel mapper/demapper per
+        CBR trained over Rayleigh (S0 Sec. IV trains separate Rayleigh models), which the
+        Rayleigh points use; None evaluates Rayleigh with the AWGN-trained models.
+    s0_rayleigh_lr : float or None -- learning rate of that stage (None: ``lr``; S0 uses
+        5e-4 over Rayleigh against 1e-4 over AWGN).
     deepjscc : Schedule -- DeepJSCC.
     """
 
@@ -226,6 +232,8 @@ class Config:
     stage2_estimator: str = "vimco"
     stage2_warmup: Optional[Schedule] = None
     vimco_lr: Optional[float] = None
+    s0_rayleigh_stage2: Optional[Schedule] = None
+    s0_rayleigh_lr: Optional[float] = None
     lr_patience: int = 2
     lr_factor: float = 0.8
     early_stop: int = 4
@@ -243,17 +251,19 @@ class Config:
             _positive_int(getattr(self, name), name)
         _positive_int(self.s0_num_bits, "s0_num_bits", none=True)
         _positive_int(self.flip_cost_images, "flip_cost_images", none=True)
-        if self.vimco_lr is not None:
-            _positive(self.vimco_lr, "vimco_lr")
+        for name in ("vimco_lr", "s0_rayleigh_lr"):
+            if getattr(self, name) is not None:
+                _positive(getattr(self, name), name)
         for name in ("s0_mse_weight", "mu_lr_scale", "lr_factor"):
             _positive(getattr(self, name), name)
         if not isinstance(self.s0_ablations, tuple) or not set(self.s0_ablations) <= set(
                 S0_ABLATIONS):
             raise ValueError(f"`s0_ablations` must be a tuple of values from "
                              f"{list(S0_ABLATIONS)}, got {self.s0_ablations!r}")
-        if self.stage2_warmup is not None and not isinstance(self.stage2_warmup, Schedule):
-            raise ValueError(f"`stage2_warmup` must be a Schedule or None, got "
-                             f"{self.stage2_warmup!r}")
+        for name in ("stage2_warmup", "s0_rayleigh_stage2"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), Schedule):
+                raise ValueError(f"`{name}` must be a Schedule or None, got "
+                                 f"{getattr(self, name)!r}")
         _positive_int(self.s0_transformer_blocks, "s0_transformer_blocks", minimum=0)
         _choice(self.dataset, "dataset", DATASETS)
         _choice(self.s0_source, "s0_source", S0_SOURCES)

@@ -7,6 +7,11 @@
   cost (increase of the test MSE, pixels in [0, 1], when that bit alone is flipped).
 * ``learning_curves.csv`` -- per stage and epoch: training and validation PSNR, the
   learning rate and (S1's channel stage) the BER of every level; ``learning_curves.png``.
+* ``claim_margins.csv`` -- per epoch, the margin of the claims that the quick budget
+  leaves open, from the training logs: S0 Fig. 7 (validation PSNR of the full IAN minus
+  each ablation, per training channel, first CBR) and S1 Fig. 9 (``-rho``, Spearman's
+  rank correlation of the per-level training BER with the level, per CBR); positive
+  means the claim holds at that epoch. ``claim_margins.png``.
 * ``generalisation.csv`` -- PSNR of the source codes (error-free bits, and bits through
   their training interface) and of the end-to-end links at the highest SNR, on the
   validation patches (training photos) and on the test photos.
@@ -20,7 +25,8 @@ import tensorflow as tf
 
 from sem_sionna import nets, plot
 from sem_sionna.experiments.split_vs_ldpc_config import Config
-from sem_sionna.experiments.split_vs_ldpc_train import source_bits
+from sem_sionna.experiments.split_vs_ldpc_train import (ABLATION_SWITCHES, num_symbols,
+                                                        source_bits)
 from sem_sionna.plot.figure import new_figure, save_figure, style_axes
 from sem_sionna.metrics import (AllOf, Claim, DifferenceGrows, Greater, Less, RankCorrelation,
                                 SmallerDrop, flip_cost, mean_ci95, psnr)
@@ -28,7 +34,8 @@ from sem_sionna.utils import derive_seed
 from sem_sionna.utils.io import format_value, write_csv
 
 __all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "generalisation_rows",
-           "learning_curve_rows", "plot_interface", "plot_learning_curves", "write_table"]
+           "learning_curve_rows", "claim_margin_rows", "plot_interface",
+           "plot_learning_curves", "plot_claim_margins", "write_table"]
 
 #: CBRs of the seeds' figures.
 CBR_24, CBR_48 = 1 / 24, 1 / 48
@@ -132,7 +139,7 @@ def generalisation_rows(cfg: Config, models, val_images, test_images) -> list[di
     error-free bits and through their training interface, and the links at the highest
     SNR over AWGN (first CBR)."""
     cbr, snr = cfg.cbrs[0], max(cfg.snr_db)
-    s1, s0 = models.split_jscc[cbr], models.learned_interface["full"][cbr]
+    s1, s0 = models.split_jscc[cbr], models.learned_interface["awgn"]["full"][cbr]
     bsc = nets.MultiLevelBSC(cfg.num_levels, cfg.eps_max, cfg.eps_min,
                              seed=derive_seed(0, "split_vs_ldpc", "generalisation"))
     rows = []
@@ -239,3 +246,87 @@ def plot_learning_curves(rows: list[dict], out) -> None:
     plot.line_plot(list(range(1, epochs + 1)), ys, out / "learning_curves.png",
                    xlabel="epoch", ylabel="validation PSNR (dB)",
                    title="training stages (validation patches, 95 % bands)", ci95=ci)
+
+
+def _ablation_margins(cfg: Config, curves: list[dict], image_shape) -> list[dict]:
+    """S0 Fig. 7: validation PSNR of the full IAN minus each ablation, per epoch."""
+    k = num_symbols(image_shape, cfg.cbrs[0])
+    by_stage: dict[str, dict[int, dict]] = {}
+    for r in curves:
+        by_stage.setdefault(r["stage"], {})[r["epoch"]] = r
+    rows = []
+    for channel in ("awgn", "rayleigh"):
+        tag = "" if channel == "awgn" else f"_{channel}"
+        full = by_stage.get(f"s0_channel{tag}_cbr{k}", {})
+        for name in ABLATION_SWITCHES:
+            ablated = by_stage.get(f"s0_channel_{name}{tag}_cbr{k}", {})
+            for e in sorted(set(full) & set(ablated)):
+                a, b = full[e], ablated[e]
+                if a.get("val_psnr") is None or b.get("val_psnr") is None:
+                    continue
+                margin = a["val_psnr"] - b["val_psnr"]
+                # independent-interval bound: the same patches, so the paired one is tighter
+                half = float(np.hypot(a.get("val_psnr_ci95") or 0.0,
+                                      b.get("val_psnr_ci95") or 0.0))
+                rows.append({"claim": "s0_fig7_ian_ablation",
+                             "comparison": f"full - {name} ({channel}, CBR {cfg.cbrs[0]:.4g})",
+                             "stage": f"s0_channel{tag}", "epoch": e, "margin": margin, "margin_low": margin - half,
+                             "margin_high": margin + half, "unit": "dB"})
+    return rows
+
+
+def _ber_level_margins(cfg: Config, curves: list[dict], image_shape) -> list[dict]:
+    """S1 Fig. 9: ``-rho(level, ber)`` of the per-level training BER, per epoch of S1's
+    channel stage (warm-up then main, numbered on)."""
+    rule = RankCorrelation("level", "ber", sign=-1, table="levels")
+    rows = []
+    for cbr in cfg.cbrs:
+        k = num_symbols(image_shape, cbr)
+        epoch = 0
+        for part in ("warmup", "main"):
+            for r in (r for r in curves if r["stage"] == f"s1_channel_cbr{k}_{part}"):
+                levels = [{"level": i + 1, "ber": r.get(f"ber_level_{i + 1}")}
+                          for i in range(cfg.num_levels)]
+                if any(x["ber"] is None for x in levels):
+                    continue
+                epoch += 1
+                ev = rule.evaluate(None, {"levels": levels}).evidence
+                if ev["rho"] is None:  # constant BER: no rank correlation
+                    continue
+                rows.append({"claim": "s1_fig9_ber_falls_with_level",
+                             "comparison": f"-rho(level, BER) (CBR {cbr:.4g})",
+                             "stage": f"s1_channel_{part}", "epoch": epoch, "margin": -ev["rho"], "margin_low": -ev["high"],
+                             "margin_high": -ev["low"], "unit": "rank correlation"})
+    return rows
+
+
+def claim_margin_rows(cfg: Config, curves: list[dict], image_shape) -> list[dict]:
+    """``claim_margins.csv``: ``claim, comparison, stage, epoch, margin, margin_low,
+    margin_high, unit`` from the learning-curve rows (:func:`learning_curve_rows`); ``margin > 0``
+    where the claim holds at that epoch, ``[margin_low, margin_high]`` its 95 % interval."""
+    return _ablation_margins(cfg, curves, image_shape) + _ber_level_margins(cfg, curves,
+                                                                            image_shape)
+
+
+def plot_claim_margins(rows: list[dict], out) -> None:
+    """``claim_margins.png``: each claim's margin against the training epoch, 95 % bands,
+    one panel per claim."""
+    claims = list(dict.fromkeys(r["claim"] for r in rows))
+    if not claims:
+        return
+    fig, axes = new_figure(len(claims), panel_size=(5.5, 3.8))
+    for ax, claim in zip(axes, claims):
+        sel = [r for r in rows if r["claim"] == claim]
+        for comp in dict.fromkeys(r["comparison"] for r in sel):
+            pts = sorted((r for r in sel if r["comparison"] == comp), key=lambda r: r["epoch"])
+            x = [r["epoch"] for r in pts]
+            (line,) = ax.plot(x, [r["margin"] for r in pts], marker="o", markersize=3,
+                              label=comp)
+            ax.fill_between(x, [r["margin_low"] for r in pts], [r["margin_high"] for r in pts],
+                            color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.axhline(0.0, color="0.3", linewidth=0.8)
+        style_axes(ax, "training epoch", f"margin ({sel[0]['unit']}, > 0: claim holds)",
+                   title=claim)
+        ax.legend(fontsize="x-small")
+    fig.suptitle("claim margins against training epochs (validation / training logs, 95 % bands)")
+    save_figure(fig, out / "claim_margins.png")

@@ -14,8 +14,10 @@ mapper/demapper per CBR (S1 Sec. IV: "there is no need to train two separate pai
 source mapper and demapper"), on source bits computed once from the frozen source
 mapper, first with the straight-through estimator (``stage2_warmup``) then with VIMCO;
 S0 likewise over its learned interface, with the reference code's loss
-``255^2 MSE + L_reg``, plus its Fig. 7 ablations at the first CBR. DeepJSCC (S1's
-convolutional backbone and head) is trained per CBR at ``deepjscc_snr_db``.
+``255^2 MSE + L_reg``, plus its Fig. 7 ablations at the first CBR, each over AWGN and
+(with ``s0_rayleigh_stage2``, as S0 trains its Rayleigh models) over Rayleigh fading.
+DeepJSCC (S1's convolutional backbone and head) is trained per CBR at
+``deepjscc_snr_db``.
 """
 from __future__ import annotations
 
@@ -172,16 +174,21 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
 def train_learned_interface(cfg: Config, train_images, val_images, store: WeightStore,
                             seed: int = 0, log=None) -> tuple[dict, dict]:
     """S0: source code over ``LearnedBSCInterface`` (STE, ``s0_mse_weight * MSE + L_reg``),
-    then importance-aware channel mapper/demapper per CBR over AWGN at SNRs drawn from
-    ``s0_snr_range_db``; the ablations of ``s0_ablations`` at the first CBR.
+    then importance-aware channel mapper/demapper per CBR over AWGN (and Rayleigh) at SNRs
+    drawn from ``s0_snr_range_db``; the ablations of ``s0_ablations`` at the first CBR.
 
     The source mapper/demapper are S0's Swin-style transformer when
     ``cfg.s0_source == "swin"`` (:mod:`sem_sionna.nets.swin`, the paper profile) or the
     convolutional variant of S1 (``"conv"``, quick/smoke); the channel mapper/demapper are
     S0's IAN with SNR modulation, interface attention (``1 - 2 eps``) and an SE block.
 
-    Returns ``({variant: {cbr: LearnedInterfaceJSCC}}, histories)`` with variant ``"full"``
-    and the ablations' names.
+    With ``cfg.s0_rayleigh_stage2`` every variant and CBR also gets a channel
+    mapper/demapper trained over Rayleigh block fading (at ``s0_rayleigh_lr``), on the
+    same source code and interface.
+
+    Returns ``({channel: {variant: {cbr: LearnedInterfaceJSCC}}}, histories)``: channel
+    ``"awgn"`` (and ``"rayleigh"`` with its stage), the training channel; variant
+    ``"full"`` and the ablations' names.
     """
     image_shape = train_images.shape[1:]
     m = cfg.s0_bits
@@ -201,26 +208,34 @@ def train_learned_interface(cfg: Config, train_images, val_images, store: Weight
     val = (source_bits(f, val_images), val_images)
     variants = {"full": dict(interface_attention=True, se_block=True)}
     variants.update({name: ABLATION_SWITCHES[name] for name in cfg.s0_ablations})
-    links = {name: {} for name in variants}
-    for name, switches in variants.items():
-        for cbr in (cfg.cbrs if name == "full" else cfg.cbrs[:1]):
-            k = num_symbols(image_shape, cbr)
-            kw = dict(num_tokens=cfg.s0_tokens, embed_dim=cfg.s0_embed_dim,
-                      num_transformer_blocks=cfg.s0_transformer_blocks, **switches)
-            h = nets.ImportanceChannelMapper(m, k, **kw)
-            q = nets.ImportanceChannelDemapper(k, m, **kw)
-            q(h(tf.zeros([1, m]), interface.eps, tf.zeros([1])), interface.eps, tf.zeros([1]))
-            key = {**source_key(cfg, "learned", image_shape, seed), "cbr": cbr, **kw,
-                   "s0_stage2_epochs": cfg.s0_stage2.epochs,
-                   "stage2_steps": cfg.s0_stage2.steps, "s0_snr_range_db": cfg.s0_snr_range_db}
-            tag = "" if name == "full" else f"_{name}"
-            _, histories[f"s0_channel{tag}_cbr{k}"] = store.load_or_train(
-                f"s0_channel{tag}_cbr{k}", key, {"channel_mapper": h, "channel_demapper": q},
-                lambda work, h=h, q=q: train_channel_stage(
-                    h, q, g, bits, cfg.s0_snr_range_db, source_mapper=f, interface=interface,
-                    estimator="ste", ckpt_dir=work,
-                    **_stage_kwargs(cfg, cfg.s0_stage2, seed, log, val)))
-            links[name][cbr] = LearnedInterfaceJSCC(f, g, interface, h, q, seed=seed)
+    stages = {"awgn": (cfg.s0_stage2, cfg.lr)}
+    if cfg.s0_rayleigh_stage2 is not None:
+        stages["rayleigh"] = (cfg.s0_rayleigh_stage2, cfg.s0_rayleigh_lr or cfg.lr)
+    links = {ch: {name: {} for name in variants} for ch in stages}
+    for ch, (schedule, lr) in stages.items():
+        for name, switches in variants.items():
+            for cbr in (cfg.cbrs if name == "full" else cfg.cbrs[:1]):
+                k = num_symbols(image_shape, cbr)
+                kw = dict(num_tokens=cfg.s0_tokens, embed_dim=cfg.s0_embed_dim,
+                          num_transformer_blocks=cfg.s0_transformer_blocks, **switches)
+                h = nets.ImportanceChannelMapper(m, k, **kw)
+                q = nets.ImportanceChannelDemapper(k, m, **kw)
+                q(h(tf.zeros([1, m]), interface.eps, tf.zeros([1])), interface.eps,
+                  tf.zeros([1]))
+                key = {**source_key(cfg, "learned", image_shape, seed), "cbr": cbr, **kw,
+                       "s0_stage2_epochs": schedule.epochs, "stage2_steps": schedule.steps,
+                       "s0_snr_range_db": cfg.s0_snr_range_db}
+                if ch != "awgn":
+                    key.update(channel=ch, lr=lr)
+                tag = ("" if name == "full" else f"_{name}") + ("" if ch == "awgn" else f"_{ch}")
+                _, histories[f"s0_channel{tag}_cbr{k}"] = store.load_or_train(
+                    f"s0_channel{tag}_cbr{k}", key,
+                    {"channel_mapper": h, "channel_demapper": q},
+                    lambda work, h=h, q=q, ch=ch, schedule=schedule, lr=lr: train_channel_stage(
+                        h, q, g, bits, cfg.s0_snr_range_db, source_mapper=f,
+                        interface=interface, estimator="ste", ckpt_dir=work, channel=ch,
+                        **{**_stage_kwargs(cfg, schedule, seed, log, val), "lr": lr}))
+                links[ch][name][cbr] = LearnedInterfaceJSCC(f, g, interface, h, q, seed=seed)
     return links, histories
 
 

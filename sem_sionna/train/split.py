@@ -14,6 +14,7 @@ interface (S1 Fig. 2, S0 Fig. 3a)::
   :class:`~sem_sionna.nets.interface.LearnedBSCInterface` (whose ``mu`` is trained too).
 
 Stage 2, :func:`train_channel_stage` -- channel mapper ``h`` and demapper ``q`` over AWGN
+(or Rayleigh block fading)
 through the *frozen* source demapper (S1 Fig. 3, S0 Fig. 3b)::
 
     u = round(f(x)) --h--> z --AWGN(no)--> y --q--> p_v --sample v--> g (frozen) --> x_hat
@@ -42,9 +43,8 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.data import as_dataset
-from sem_sionna.links.analog import SISOChannel
+from sem_sionna.links.analog import SISO_MODELS, SISOChannel
 from sem_sionna.nets.importance import ImportanceChannelDemapper, ImportanceChannelMapper
-from sem_sionna.phy.channel import AWGN
 from sem_sionna.phy.snr import snrdb2no
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.utils.seeding import derive_seed
@@ -241,8 +241,8 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
                         jit_compile: bool = False,
                         strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
                         log: Callable[[str], None] | None = None, ckpt_dir=None,
-                        num_levels: int | None = None) -> dict:
-    """Train the channel mapper and demapper over AWGN with the source code frozen (stage 2).
+                        num_levels: int | None = None, channel: str = "awgn") -> dict:
+    """Train the channel mapper and demapper with the source code frozen (stage 2).
 
     Only the channel mapper's and demapper's weights change; the source demapper (and
     mapper) are used as fixed functions and the distortion is measured at the output of
@@ -264,6 +264,10 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
     estimator : "vimco" (S1, default) or "ste" (S0).
     num_levels : int or None -- also log the BER of each of ``num_levels`` contiguous bit
         groups (``ber_level_1`` .. ``ber_level_N``, S1's reliability levels) per epoch.
+    channel : "awgn" (default) or "rayleigh" -- the training channel,
+        :class:`~sem_sionna.links.analog.SISOChannel` as in the links: over Rayleigh block
+        fading the mapper gets the average SNR and the demapper the equalised block and
+        its effective SNR (S0 trains its Rayleigh models this way).
     other parameters : as in :func:`train_source_stage`.
 
     Output
@@ -273,6 +277,8 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
         ``lr``, ``epoch_time_s``, ``val_mse``.
     """
     estimator = _check_estimator(estimator)
+    if channel not in SISO_MODELS:
+        raise ValueError(f"`channel` must be one of {list(SISO_MODELS)}, got {channel!r}")
     levels = None if num_levels is None else check_positive_int(num_levels, "num_levels")
     j = check_positive_int(num_samples, "num_samples", minimum=2 if estimator == "vimco" else 1)
     scale = float(distortion_scale)
@@ -303,7 +309,8 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
         sample_seed = keras.random.SeedGenerator(seed)
         snr_seed = keras.random.SeedGenerator(None if seed is None
                                               else derive_seed(seed, "channel_stage", "snr"))
-        awgn = AWGN(seed=None if seed is None else derive_seed(seed, "channel_stage", "awgn"))
+        medium = SISOChannel(channel, seed=None if seed is None
+                             else derive_seed(seed, "channel_stage", "awgn"))
     adaptive_tx = importance or getattr(channel_mapper, "snr_adaptive", False)
     adaptive_rx = importance or getattr(channel_demapper, "snr_adaptive", False)
 
@@ -324,7 +331,9 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
             z = channel_mapper(u, snr) if adaptive_tx else channel_mapper(u)
         z = tf.tile(z, [reps, 1])
         snr_r = tf.tile(snr, [reps])
-        y = awgn(z, snrdb2no(snr_r))
+        y, no_eff = medium(z, snrdb2no(snr_r))
+        if channel != "awgn":  # the receiver's SNR after equalisation
+            snr_r = -10.0 * tf.math.log(tf.maximum(no_eff, 1e-12)) / tf.math.log(10.0)
         if importance:
             return channel_demapper(y, eps, snr_r)
         return channel_demapper(y, snr_r) if adaptive_rx else channel_demapper(y)

@@ -13,7 +13,7 @@ EXPECTED = Path(__file__).resolve().parents[1] / "expected" / "split_vs_ldpc.csv
 RTOL = 1e-5
 CONTRACT = ["scheme", "channel", "snr_db", "cbr", "psnr", "ms_ssim", "n_images"]
 FIGURES = ["psnr_vs_snr.png", "ms_ssim_vs_snr.png", "decode_failure_vs_snr.png",
-           "interface_ber.png", "learned_eps.png", "examples.png"]
+           "interface_ber.png", "learned_eps.png", "examples.png", "claim_margins.png"]
 SCHEMES = {"split_jscc", "learned_interface", "learned_interface_wo_ia",
            "learned_interface_wo_ian", "deepjscc", "bpg+ldpc", "bpg@capacity"}
 KEY = ("scheme", "channel", "cbr", "snr_db")
@@ -75,6 +75,17 @@ def test_smoke_writes_every_output(smoke_run):
     assert len(eps) == 256 and {"bit", "eps", "flip_cost"} <= set(eps[0])
     assert {r["split"] for r in read_csv(smoke_run / "generalisation.csv")} == {
         "validation", "test"}
+    # S0's Rayleigh models: a second channel pair of the same size per variant
+    assert (params["learned_interface (trained over rayleigh)"]
+            == params["learned_interface"])
+    assert "s0_channel_wo_ia_rayleigh_cbr128" in run["training"]
+    margins = read_csv(smoke_run / "claim_margins.csv")
+    assert {r["claim"] for r in margins} == {"s0_fig7_ian_ablation",
+                                             "s1_fig9_ber_falls_with_level"}
+    assert {r["comparison"] for r in margins if r["claim"] == "s0_fig7_ian_ablation"} == {
+        f"full - {v} ({ch}, CBR 0.04167)" for v in ("wo_ia", "wo_ian")
+        for ch in ("awgn", "rayleigh")}
+    assert all(r["margin_low"] <= r["margin"] <= r["margin_high"] for r in margins)
 
 
 def test_claims_and_per_image_samples(smoke_run):

@@ -25,7 +25,7 @@ def test_every_profile_is_a_frozen_config():
     ("snr_db", ()), ("cbrs", (0.0,)), ("channels", ("awgn", "cdl-a")), ("codecs", ()),
     ("mcs", ((1.5, 4),)), ("eps_max", 0.6), ("eps_min", 0.5), ("lr", 0.0),
     ("reg_weight", -1.0), ("s0_snr_range_db", (20.0, 5.0)), ("stage1", 3),
-    ("train_snr_db", "high"),
+    ("train_snr_db", "high"), ("s0_rayleigh_stage2", 6), ("s0_rayleigh_lr", -1e-3),
 ])
 def test_bad_field_raises_value_error_naming_it(field, value):
     with pytest.raises(ValueError, match=field):

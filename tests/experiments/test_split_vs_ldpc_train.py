@@ -7,7 +7,7 @@ from scenario_scripts import load_scenario
 
 import sem_sionna.experiments.split_vs_ldpc_train as svl
 from sem_sionna import nets
-from sem_sionna.experiments.split_vs_ldpc import SwinConfig
+from sem_sionna.experiments.split_vs_ldpc import Schedule, SwinConfig
 from sem_sionna.nets.swin import SwinSourceMapper
 from sem_sionna.train import WeightStore
 
@@ -24,6 +24,8 @@ def test_learned_interface_with_swin_source(tmp_path):
     images = _images()
     links, hist = svl.train_learned_interface(cfg, images[:48], images[48:], WeightStore(tmp_path),
                                               seed=0, log=lambda line: None)
+    assert set(links) == {"awgn"}  # no Rayleigh stage in the smoke profile
+    links = links["awgn"]
     link = links["full"][1 / 24]
     assert isinstance(link.source_mapper, SwinSourceMapper)
     x_hat, info = link.reconstruct(link.encode(images[:4]), 10.0)
@@ -67,6 +69,39 @@ def test_vimco_stages_use_vimco_batch_size(tmp_path, monkeypatch):
     assert (svl.source_key(dataclasses.replace(base, vimco_batch_size=8), "learned",
                            (32, 32, 3), 0)
             == svl.source_key(base, "learned", (32, 32, 3), 0))
+
+
+def test_s0_rayleigh_models_are_trained_over_rayleigh_and_used_there(tmp_path, monkeypatch):
+    """With ``s0_rayleigh_stage2`` every S0 variant gets a second channel pair trained over
+    Rayleigh at ``s0_rayleigh_lr``; the Rayleigh points of the sweep use it."""
+    from sem_sionna.experiments.split_vs_ldpc import Models, build_schemes
+    seen = []
+    real = svl.train_channel_stage
+
+    def recorder(*args, **kwargs):
+        seen.append((kwargs["channel"], kwargs["lr"], kwargs["epochs"]))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(svl, "train_channel_stage", recorder)
+    cfg = dataclasses.replace(SMOKE, s0_ablations=("wo_ian",), s0_rayleigh_lr=5e-3,
+                              s0_rayleigh_stage2=Schedule(2, steps=1))
+    images = _images()
+    links, hist = svl.train_learned_interface(cfg, images[:48], images[48:],
+                                              WeightStore(tmp_path), log=lambda line: None)
+    assert seen == [("awgn", cfg.lr, 1), ("awgn", cfg.lr, 1),
+                    ("rayleigh", 5e-3, 2), ("rayleigh", 5e-3, 2)]
+    assert set(links) == {"awgn", "rayleigh"} and set(links["rayleigh"]) == {"full", "wo_ian"}
+    assert {"s0_channel_rayleigh_cbr128", "s0_channel_wo_ian_rayleigh_cbr128"} <= set(hist)
+    a, r = links["awgn"]["full"][1 / 24], links["rayleigh"]["full"][1 / 24]
+    assert a.source_mapper is r.source_mapper and a.interface is r.interface  # one source code
+    assert a.channel_mapper is not r.channel_mapper
+    assert not np.allclose(a.channel_mapper.get_weights()[0], r.channel_mapper.get_weights()[0])
+    models = Models({1 / 24: object()}, links, {1 / 24: object()}, hist)
+    schemes = build_schemes(cfg, models, (32, 32, 3),
+                            images[0], images[:4], seed=0)
+    assert schemes[("learned_interface", 1 / 24, "awgn")] is a
+    assert schemes[("learned_interface", 1 / 24, "rayleigh")] is r
+    assert schemes[("learned_interface_wo_ian", 1 / 24, "rayleigh")] is \
+        links["rayleigh"]["wo_ian"][1 / 24]
 
 
 def test_num_symbols_and_describe():

@@ -119,6 +119,34 @@ def test_importance_channel_stage_with_snr_range_and_precomputed_bits(images):
     assert len(hist["mse"]) == 2 and np.all(np.isfinite(hist["mse"]))
 
 
+class SpyDemapper(ChannelDemapper):
+    """An SNR-adaptive demapper that keeps the SNRs of its last batch (dB)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen = tf.Variable(tf.zeros([0]), shape=tf.TensorShape(None), trainable=False)
+
+    def call(self, y, snr_db=None):
+        self.seen.assign(tf.reshape(snr_db, [-1]))
+        return super().call(y, snr_db)
+
+
+@pytest.mark.parametrize("channel", ["awgn", "rayleigh"])
+def test_channel_stage_over_rayleigh_feeds_the_demapper_the_effective_snr(images, channel):
+    f, g = ToyMapper(), ToyDemapper()
+    h = ChannelMapper(M, K, units=16)
+    q = SpyDemapper(K, M, units=16, snr_adaptive=True)
+    hist = train_channel_stage(h, q, g, images[:32], snr_db=10.0, source_mapper=f,
+                               estimator="ste", epochs=1, batch_size=16, seed=1,
+                               channel=channel, log=lambda s: None)
+    seen = q.seen.numpy()
+    assert np.all(np.isfinite(hist["loss"]))
+    if channel == "awgn":
+        np.testing.assert_allclose(seen, 10.0, atol=1e-5)
+    else:  # 10 dB + 10 log10 |h|^2, |h|^2 ~ Exp(1): spread over several dB
+        assert np.std(seen) > 2.0 and np.all(seen != 10.0)
+
+
 def test_training_with_a_distribution_strategy(images):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
@@ -173,6 +201,8 @@ def test_training_argument_errors(images):
         train_channel_stage(h, q, g, images, snr_db=10.0)
     with pytest.raises(ValueError, match="snr_db"):
         train_channel_stage(h, q, g, images, snr_db=(10.0, 5.0), source_mapper=f)
+    with pytest.raises(ValueError, match="`channel`"):
+        train_channel_stage(h, q, g, images, snr_db=10.0, source_mapper=f, channel="rician")
     hi = ImportanceChannelMapper(M, K, num_tokens=8)
     with pytest.raises(TypeError, match="importance"):
         train_channel_stage(hi, q, g, images, snr_db=10.0, source_mapper=f)
