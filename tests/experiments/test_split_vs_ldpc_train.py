@@ -24,7 +24,9 @@ def test_learned_interface_with_swin_source(tmp_path):
     images = _images()
     links, hist = svl.train_learned_interface(cfg, images[:48], images[48:], WeightStore(tmp_path),
                                               seed=0, log=lambda line: None)
-    assert set(links) == {"awgn"}  # no Rayleigh stage in the smoke profile
+    assert set(links) == {"awgn", "rayleigh"}  # the smoke profile trains both channels
+    rayleigh = links["rayleigh"]["full"][1 / 24]
+    assert rayleigh.source_mapper is links["awgn"]["full"][1 / 24].source_mapper
     links = links["awgn"]
     link = links["full"][1 / 24]
     assert isinstance(link.source_mapper, SwinSourceMapper)
