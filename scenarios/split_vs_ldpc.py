@@ -21,7 +21,8 @@ PROFILES = {
                     stage1=Schedule(1, steps=2), stage2=Schedule(1, steps=2),
                     stage2_warmup=Schedule(1, steps=2),
                     s0_stage2=Schedule(1, steps=2), deepjscc=Schedule(1, steps=2),
-                    s0_rayleigh_stage2=Schedule(1, steps=2), s0_tokens=16, s0_embed_dim=16, s0_transformer_blocks=0,
+                    s0_rayleigh_stage2=Schedule(1, steps=2), s0_tokens=16, s0_embed_dim=16,
+                    s0_transformer_blocks=0,
                     cbrs=(1 / 24,), snr_db=(0.0, 20.0), codecs=("bpg",),
                     mcs=((1 / 2, 4), (3 / 4, 6))),
     # S1 at M = 2048, N = 8: interface capacity sum (M/N)(1 - H2(eps_i)) ~ 1440 bits, above

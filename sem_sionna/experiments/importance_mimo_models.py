@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import weakref
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ import tensorflow as tf
 from sem_sionna.links.importance_mimo import ImportanceMIMOLink
 from sem_sionna.metrics import ms_ssim, psnr
 from sem_sionna.nets.ciba import NoisePredictor
-from sem_sionna.nets.classifier import SceneClassifier, predict_labels
+from sem_sionna.nets.classifier import SceneClassifier
 from sem_sionna.nets.vae import VAE
 from sem_sionna.phy.allocation import DEFAULT_MSE_MODEL
 from sem_sionna.train import WeightStore
@@ -128,21 +129,47 @@ def features(models: Models, images, batch_size: int = 256) -> np.ndarray:
     return (mu - models.feature_mean) / models.feature_std
 
 
-def decode(models: Models, x, batch_size: int = 256) -> np.ndarray:
+def decode(models: Models, x, batch_size: int = 1024) -> np.ndarray:
     """Images ``[N, H, W, 3]`` decoded from normalised features ``x [N, latent_dim]``."""
     z = models.feature_mean + models.feature_std * np.asarray(x, np.float32)
-    return map_batches(lambda b: models.vae.decode(tf.constant(b)), z, batch_size=batch_size)
+    fn = _compiled(models.vae.decoder, lambda d: tf.function(
+        lambda b: d(b), reduce_retracing=True))
+    return map_batches(lambda b: fn(tf.constant(b)), z, batch_size=batch_size)
 
 
 def score_images(images, images_hat, labels, classifier, batch_size: int = 1024) -> dict:
     """Per-image ``psnr`` (dB), ``ms_ssim`` and ``accuracy`` (1.0 if the classifier is
-    right on the reconstruction), each ``[N]`` float64."""
-    images = np.asarray(images, np.float32)
-    images_hat = np.clip(np.asarray(images_hat, np.float32), 0.0, 1.0)
-    pred = np.asarray(predict_labels(classifier, images_hat, batch_size))
-    return {"psnr": np.asarray(psnr(images, images_hat), np.float64),
-            "ms_ssim": np.asarray(ms_ssim(images, images_hat), np.float64),
+    right on the reconstruction), each ``[N]`` float64.
+
+    ``images_hat`` is clipped to [0, 1]; the three metrics of a batch run in one compiled
+    graph (the sweep's inner loop: about twice as fast as three eager passes).
+    """
+    fn = _compiled(classifier, _scorer)
+    psnr_db, ssim, pred = map_batches(lambda x, xh: fn(tf.constant(x), tf.constant(xh)),
+                                      np.asarray(images, np.float32),
+                                      np.asarray(images_hat, np.float32), batch_size=batch_size)
+    return {"psnr": psnr_db.astype(np.float64), "ms_ssim": ssim.astype(np.float64),
             "accuracy": (pred == np.asarray(labels)).astype(np.float64)}
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(model, make):
+    """``make(model)``, a ``tf.function`` built once per model (freed with the model)."""
+    fn = _COMPILED.get(model)
+    if fn is None:
+        fn = _COMPILED[model] = make(model)
+    return fn
+
+
+def _scorer(classifier):
+    @tf.function(reduce_retracing=True)
+    def score(x, x_hat):
+        x_hat = tf.clip_by_value(x_hat, 0.0, 1.0)
+        pred = tf.argmax(classifier(x_hat, training=False), axis=-1, output_type=tf.int32)
+        return psnr(x, x_hat), ms_ssim(x, x_hat), pred
+    return score
 
 
 def evaluate_images(images, images_hat, labels, classifier, batch_size: int = 256) -> dict:

@@ -113,11 +113,12 @@ def build_schemes(cfg: Config, models: Models, image_shape, fallback, val_images
     # insertion order = the order in which the runner reseeds the links' generators
     for cbr in cfg.cbrs:
         k = num_symbols(image_shape, cbr)
-        for name, by_channel in [("split_jscc", lambda ch: models.split_jscc[cbr]),
-                                 *[(_s0_name(v), lambda ch, v=v: s0.get(ch, s0["awgn"])[v][cbr])
-                                   for v, ls in s0["awgn"].items() if cbr in ls],
-                                 ("deepjscc", lambda ch: models.deepjscc[cbr])]:
-            schemes.update({(name, cbr, ch): by_channel(ch) for ch in cfg.channels})
+        learned = {"split_jscc": dict.fromkeys(cfg.channels, models.split_jscc[cbr]),
+                   **{_s0_name(v): {ch: s0.get(ch, s0["awgn"])[v][cbr] for ch in cfg.channels}
+                      for v, ls in s0["awgn"].items() if cbr in ls},
+                   "deepjscc": dict.fromkeys(cfg.channels, models.deepjscc[cbr])}
+        for name, by_channel in learned.items():
+            schemes.update({(name, cbr, ch): link for ch, link in by_channel.items()})
         for codec in cfg.codecs:
             for ch in cfg.channels:
                 oracle = links.DigitalOracle(codec, k, mcs=cfg.mcs, channel=ch,

@@ -93,8 +93,10 @@ def source_key(cfg: Config, kind: str, image_shape, seed: int) -> dict:
     return key
 
 
-def _stage_kwargs(cfg: Config, schedule, seed: int, log, val, estimator: str = "ste") -> dict:
-    """Trainer arguments of a stage; VIMCO stages take ``vimco_batch_size`` when given.
+def _stage_kwargs(cfg: Config, schedule, seed: int, log, val, estimator: str = "ste",
+                  lr: float | None = None) -> dict:
+    """Trainer arguments of a stage; VIMCO stages take ``vimco_batch_size`` when given,
+    and ``lr`` (None: ``cfg.lr``) replaces the config's learning rate.
 
     A VIMCO step runs the source demapper on ``J x batch`` samples: at S1's J = 100 and
     a 128-filter demapper, batch 128 needs about 28 GiB (``bench/paper_profile.py``), so
@@ -103,7 +105,8 @@ def _stage_kwargs(cfg: Config, schedule, seed: int, log, val, estimator: str = "
     batch = cfg.batch_size
     if estimator == "vimco":
         batch = cfg.vimco_batch_size or batch
-    return dict(epochs=schedule.epochs, steps_per_epoch=schedule.steps, lr=cfg.lr,
+    return dict(epochs=schedule.epochs, steps_per_epoch=schedule.steps,
+                lr=cfg.lr if lr is None else lr,
                 batch_size=batch, seed=seed, log=log, val_dataset=val,
                 lr_patience=cfg.lr_patience, lr_factor=cfg.lr_factor,
                 early_stopping_patience=cfg.early_stop, restore_best=True)
@@ -157,12 +160,11 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
                 out["warmup"] = train_channel_stage(
                     h, q, g, bits, cfg.train_snr_db, estimator="ste", ckpt_dir=work / "warm",
                     **common, **_stage_kwargs(cfg, warm, seed, log, val))
-            kwargs = _stage_kwargs(cfg, cfg.stage2, seed, log, val, cfg.stage2_estimator)
-            if cfg.stage2_estimator == "vimco" and cfg.vimco_lr is not None:
-                kwargs["lr"] = cfg.vimco_lr
+            lr = cfg.vimco_lr if cfg.stage2_estimator == "vimco" else None
             out["main"] = train_channel_stage(
                 h, q, g, bits, cfg.train_snr_db, estimator=cfg.stage2_estimator,
-                ckpt_dir=work / "main", **common, **kwargs)
+                ckpt_dir=work / "main", **common,
+                **_stage_kwargs(cfg, cfg.stage2, seed, log, val, cfg.stage2_estimator, lr))
             return out
 
         _, histories[f"s1_channel_cbr{k}"] = store.load_or_train(
@@ -234,7 +236,7 @@ def train_learned_interface(cfg: Config, train_images, val_images, store: Weight
                     lambda work, h=h, q=q, ch=ch, schedule=schedule, lr=lr: train_channel_stage(
                         h, q, g, bits, cfg.s0_snr_range_db, source_mapper=f,
                         interface=interface, estimator="ste", ckpt_dir=work, channel=ch,
-                        **{**_stage_kwargs(cfg, schedule, seed, log, val), "lr": lr}))
+                        **_stage_kwargs(cfg, schedule, seed, log, val, lr=lr)))
                 links[ch][name][cbr] = LearnedInterfaceJSCC(f, g, interface, h, q, seed=seed)
     return links, histories
 

@@ -18,13 +18,13 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.links.analog import SISOChannel
-from sem_sionna.phy.snr import snrdb2no
+from sem_sionna.phy.snr import no2snrdb, snrdb2no
 
 __all__ = ["SplitJSCC", "LearnedInterfaceJSCC", "DeepJSCC", "interface_ber"]
 
 
 def _snr_eff_db(no_eff):
-    return -10.0 * tf.math.log(tf.maximum(no_eff, 1e-12)) / tf.math.log(10.0)
+    return no2snrdb(tf.maximum(no_eff, 1e-12))
 
 
 def _layer(obj):

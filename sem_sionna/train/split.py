@@ -45,7 +45,7 @@ import tensorflow as tf
 from sem_sionna.data import as_dataset
 from sem_sionna.links.analog import SISO_MODELS, SISOChannel
 from sem_sionna.nets.importance import ImportanceChannelDemapper, ImportanceChannelMapper
-from sem_sionna.phy.snr import snrdb2no
+from sem_sionna.phy.snr import no2snrdb, snrdb2no
 from sem_sionna.utils.checks import check_positive_int
 from sem_sionna.utils.seeding import derive_seed
 from sem_sionna.train.loop import Trainer, strategy_scope
@@ -333,7 +333,7 @@ def train_channel_stage(channel_mapper: keras.layers.Layer, channel_demapper: ke
         snr_r = tf.tile(snr, [reps])
         y, no_eff = medium(z, snrdb2no(snr_r))
         if channel != "awgn":  # the receiver's SNR after equalisation
-            snr_r = -10.0 * tf.math.log(tf.maximum(no_eff, 1e-12)) / tf.math.log(10.0)
+            snr_r = no2snrdb(tf.maximum(no_eff, 1e-12))
         if importance:
             return channel_demapper(y, eps, snr_r)
         return channel_demapper(y, snr_r) if adaptive_rx else channel_demapper(y)

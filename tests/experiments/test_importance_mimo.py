@@ -187,3 +187,30 @@ def test_alpha_search_selects_by_validation_accuracy_only(script, monkeypatch, t
     psnr_config = dataclasses.replace(config, select_metric="psnr")
     best_psnr, _ = validation.alpha_search(stub, psnr_config, 1e-4, val, tmp_path)
     assert best_psnr == {"zf": 0.0, "lmmse": 0.0}
+
+
+def test_compiled_scoring_and_decoding_match_the_eager_models():
+    import tensorflow as tf
+
+    from sem_sionna.experiments.importance_mimo_models import Models, decode, score_images
+    from sem_sionna.metrics import ms_ssim, psnr
+    from sem_sionna.nets import SceneClassifier, predict_labels
+    from sem_sionna.nets.vae import VAE
+    rng = np.random.default_rng(1)
+    images = rng.uniform(size=(10, 32, 32, 3)).astype(np.float32)
+    noisy = images + rng.normal(0.0, 0.2, images.shape).astype(np.float32)  # outside [0, 1]
+    labels = np.arange(10) % 3
+    clf = SceneClassifier(3, width=8, depth=2)
+    clf.build((None, 32, 32, 3))
+    scores = score_images(images, noisy, labels, clf, batch_size=4)  # a short last batch
+    clipped = np.clip(noisy, 0.0, 1.0)
+    np.testing.assert_allclose(scores["psnr"], psnr(images, clipped), rtol=1e-5)
+    np.testing.assert_allclose(scores["ms_ssim"], ms_ssim(images, clipped), rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(scores["accuracy"], predict_labels(clf, clipped) == labels)
+    assert {v.dtype for v in scores.values()} == {np.dtype(np.float64)}
+    vae = VAE(8, 32, 8, 3, seed=0)
+    vae.build((None, 32, 32, 3))
+    models = Models(clf, vae, np.full(8, 0.5, np.float32), np.full(8, 2.0, np.float32), {}, {})
+    x = rng.normal(size=(5, 8)).astype(np.float32)
+    np.testing.assert_allclose(decode(models, x, batch_size=2),
+                               vae.decode(tf.constant(0.5 + 2.0 * x)), rtol=1e-5, atol=1e-6)
