@@ -10,7 +10,7 @@ and imperfect CSI.
 
 :func:`run` is built from named steps::
 
-    load_data -> build_models -> train_models (stages 1-5 of sem_sionna.train.scsc,
+    load_data -> build_models -> train_models (stages 1-6 of sem_sionna.train.scsc,
     each stored in the weight store) -> run_sweep (metrics.csv) -> write_report
     (figures, bd_rates.csv) + plot_examples (examples.png)
 
@@ -42,6 +42,7 @@ from sem_sionna.experiments.scsc_mimo_sweep import (COLUMNS, JSCC_SCHEMES, Model
                                                     SceneData, SchemeEvaluator,
                                                     mimo_channel_config, run_sweep)
 from sem_sionna.links.mimo_jscc import MIMOJSCC
+from sem_sionna.links.proxynet import ProxyNetMIMO
 from sem_sionna.links.scsc import SCSC, channel_uses_for_payload
 from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.ppen import PPEN
@@ -52,7 +53,7 @@ from sem_sionna.sweep import RunRecord
 from sem_sionna.train import WeightStore
 from sem_sionna.experiments.scsc_mimo_pcen import pcen_link_curves, write_pcen_link
 from sem_sionna.train.scsc import (chain_symbols, proxy_targets, train_mimo_jscc, train_pcen,
-                                   train_proxy, train_scsc, train_segnet)
+                                   train_proxy, train_proxynet, train_scsc, train_segnet)
 
 __all__ = ["CLAIMS", "Config", "ChainConfig", "SegNetConfig", "PCENConfig", "ProxyConfig",
            "SCSCConfig", "JSCCConfig", "SweepConfig", "COLUMNS", "load_data",
@@ -159,8 +160,13 @@ def build_models(config: Config, scenes: SceneData, seed: int) -> Models:
             for name in JSCC_SCHEMES}
     for net in jscc.values():
         net.build(shape)
+    proxynet = ProxyNetMIMO(
+        ProxyNetwork(config.proxy.filters, scenes.latent[chain.q_main], config.snr_range,
+                     q_range, seed=seed, name="proxynet_proxy"),
+        pcen, MIMOChannel(2, 2, "rayleigh", seed=seed), name="proxynet")
+    proxynet.build(shape)
     return Models(segnet, pcen, proxy, ppen, ppen_noqa, model, model_noqa, jscc,
-                  train_channel)
+                  train_channel, proxynet)
 
 
 def _stage_keys(config: Config, scenes: SceneData, seed: int) -> dict[str, dict]:
@@ -181,6 +187,8 @@ def _stage_keys(config: Config, scenes: SceneData, seed: int) -> dict[str, dict]
     for name in JSCC_SCHEMES:
         keys[name] = {**common, "scheme": name, "latent_choices": scenes.latent_choices,
                       "jscc": dataclasses.asdict(config.jscc)}
+    keys["proxynet"] = {"scsc": scsc, "proxy": dataclasses.asdict(config.proxy),
+                        "num_latent": scenes.latent[config.chain.q_main]}
     return keys
 
 
@@ -240,6 +248,18 @@ def _fit_jscc(work, *, config: Config, scenes: SceneData, models: Models, seed: 
                            ckpt_dir=work, seed=utils.derive_seed(seed, name))
 
 
+def _fit_proxynet(work, *, config: Config, scenes: SceneData, models: Models, seed: int):
+    """ProxyNet on PPEN's outputs at ``q_main`` (PPEN trained and frozen)."""
+    q = float(config.chain.q_main)
+    inputs = utils.map_batches(lambda im: models.ppen(im, q), scenes.x_train,
+                               batch_size=config.batch_size)
+    return train_proxynet(models.proxynet, inputs, scenes.x_train,
+                          config.proxy.proxynet_epochs, q=q, batch_size=config.batch_size,
+                          snr_range=config.snr_range,
+                          lr=config.proxy.lr, ckpt_dir=work,
+                          seed=utils.derive_seed(seed, "proxynet"))
+
+
 def _stages(models: Models) -> list[tuple[str, dict, Callable]]:
     """``(name, stored layers, fit)`` of the training stages, in training order."""
     stages = [("segnet", {"segnet": models.segnet}, _fit_segnet),
@@ -252,12 +272,13 @@ def _stages(models: Models) -> list[tuple[str, dict, Callable]]:
                functools.partial(_fit_scsc, use_qa=False))]
     stages += [(name, {name: net}, functools.partial(_fit_jscc, name=name))
                for name, net in models.jscc.items()]
+    stages.append(("proxynet", {"proxynet": models.proxynet.proxy}, _fit_proxynet))
     return stages
 
 
 def train_models(config: Config, scenes: SceneData, models: Models, store: WeightStore,
                  seed: int, record) -> None:
-    """Stages 1-5 in order, each loaded from ``store`` when trained before."""
+    """Stages 1-6 in order, each loaded from ``store`` when trained before."""
     keys = _stage_keys(config, scenes, seed)
     summaries = {}
     for name, parts, fit in _stages(models):
@@ -316,10 +337,9 @@ def run(config: Config, args: argparse.Namespace, script: str | None = None) -> 
                 plot_examples(evaluator, out, c_main)
                 fig8 = versus_table(
                     rows, "scsc", ("proxynet", "adjscc", "deepjscc_mimo"),
-                    lambda r: (r["channel"] in ("rayleigh", "awgn") and r["csi"] == "perfect"
+                    lambda r: (r["channel"] == "rayleigh" and r["csi"] == "perfect"
                                and float(r["snr_db"]) in config.sweep.snr_db
-                               and (r["q"] == config.chain.q_main or r["num_latent"] == c_main
-                                    or r["scheme"] == "proxynet")))
+                               and (r["q"] == config.chain.q_main or r["num_latent"] == c_main)))
                 write_claims(out, CLAIMS, rows={"metrics": rows, "bd_rates": bd_rows,
                                                 "fig8": fig8},
                              title="S3 SCSC over 2x2 MIMO: claims")

@@ -171,8 +171,11 @@ class ProxyConfig:
     epochs : int -- training epochs.
     num_latent : int -- latent channels of its AWGN bottleneck (CBR = num_latent / 48).
     draws : int -- passes over the training images for the chain targets.
-    lr : float -- Adam learning rate.
+    lr : float -- Adam learning rate (also of ProxyNet).
     decoded_only : bool -- fit decoded blocks only (see ``train.scsc.train_proxy``).
+    proxynet_epochs : int -- epochs of the ProxyNet baseline (stage 6: a proxy network of
+        the same filters, its latent sized to ``q_main``'s CBR, trained on MSE over
+        QPSK + SVD + PCEN, :class:`~sem_sionna.links.proxynet.ProxyNetMIMO`).
     """
 
     filters: int
@@ -181,9 +184,10 @@ class ProxyConfig:
     draws: int = 1
     lr: float = 2e-3
     decoded_only: bool = True
+    proxynet_epochs: int = 8
 
     def __post_init__(self):
-        _positive(self, "filters", "epochs", "num_latent", "draws")
+        _positive(self, "filters", "epochs", "num_latent", "draws", "proxynet_epochs")
         _positive_float(self, "lr")
         if not isinstance(self.decoded_only, bool):
             raise ValueError(f"`decoded_only` must be a bool, got {self.decoded_only!r}")

@@ -65,10 +65,9 @@ def bd_table(rows: Sequence[Mapping[str, Any]], anchor: str, tests: Sequence[str
 
 
 def _is_reference(row: Mapping[str, Any]) -> bool:
-    """A main scheme on Rayleigh with perfect CSI, or ProxyNet (AWGN latent)."""
-    return row["scheme"] == "proxynet" or (
-        row["channel"] == "rayleigh" and row["csi"] == "perfect"
-        and row["scheme"] in MAIN_SCHEMES)
+    """A main scheme on Rayleigh with perfect CSI."""
+    return (row["channel"] == "rayleigh" and row["csi"] == "perfect"
+            and row["scheme"] in MAIN_SCHEMES)
 
 
 def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c_main: int,
@@ -82,14 +81,12 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
     q_abl = config.chain.q_ablation
 
     def main_point(r):
-        if r["scheme"] == "proxynet":
-            return r["q"] == q_main
         return _is_reference(r) and (r["q"] == q_main or r["num_latent"] == c_main)
 
     for metric in ("miou", "psnr", "ms_ssim"):
         plot.metric_vs_snr(rows, metric, out / f"{metric}_vs_snr.png", panels=(),
                            where=main_point,
-                           title=f"2x2 MIMO Rayleigh (ProxyNet: AWGN latent), Q={q_main}")
+                           title=f"2x2 MIMO Rayleigh, Q={q_main}")
     cbr_rows = [r for r in rows if float(r["snr_db"]) in sw.snr_cbr and _is_reference(r)]
     for metric in ("psnr", "miou", "ms_ssim"):
         plot.metric_vs_cbr(cbr_rows, metric, out / f"{metric}_vs_cbr.png", panels=("snr_db",),

@@ -3,8 +3,8 @@
 Every chain scheme (:data:`CHAIN_SCHEMES`) runs the real digital chain at a fixed codec
 quality ``Q`` (one link per ``Q``, channel, PCEN and codec, shared by the
 pre-processors) and encodes the test images once per group of points; ProxyNet sends
-its latent over its own AWGN channel; the MIMO JSCC baselines send ``num_latent``
-latent channels. The digital baseline, and SCSC on the CBR curves, choose their
+its latent as QPSK over the same MIMO channel with PCEN; the MIMO JSCC baselines send
+``num_latent`` latent channels. The digital baseline, and SCSC on the CBR curves, choose their
 (Q, code rate) pair per point on the validation images (:meth:`SchemeEvaluator.selects`).
 Every point draws its channels and noise from a seed derived from
 ``--seed``, the channel, the CSI and the SNR, so all schemes see the same channels.
@@ -20,6 +20,7 @@ import tensorflow as tf
 from sem_sionna import metrics, sweep, utils
 from sem_sionna.experiments.scsc_mimo_config import Config
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
+from sem_sionna.links.proxynet import ProxyNetMIMO
 from sem_sionna.experiments.scsc_mimo_pairs import pair_candidates, select_pair
 from sem_sionna.links.scsc import SCSC, FixedQualityLink
 from sem_sionna.nets.pcen import PCEN
@@ -100,6 +101,7 @@ class Models:
     scsc_noqa: SCSC
     jscc: dict[str, MIMOJSCC]
     train_channel: dict
+    proxynet: ProxyNetMIMO
 
 
 def mimo_channel_config(model: str, csi: str, csi_error_var: float = 0.1) -> dict:
@@ -126,9 +128,9 @@ def sweep_points(config: Config, data: SceneData) -> list[dict]:
     def add(scheme, channel, csi, snrs, q=None, c=None):
         cbr = cbr_of[q] if c is None else mimo_jscc_cbr(c, 2)
         if scheme == "proxynet":
-            # the proxy sends its latent over its own AWGN channel: (H/4)(W/4) c complex
-            # symbols, CBR = c / 48, whatever the Q it imitates
-            channel, cbr = "awgn", config.proxy.num_latent / 48.0
+            # one QPSK symbol per complex latent of c_main channels (links.proxynet),
+            # conditioned on (and fed PPEN's output at) q
+            cbr = mimo_jscc_cbr(c_main, 2)
         for snr in snrs:
             point = {"scheme": scheme, "channel": channel, "csi": csi, "snr_db": float(snr),
                      "cbr": float(cbr), "q": q, "num_latent": c}
@@ -141,7 +143,7 @@ def sweep_points(config: Config, data: SceneData) -> list[dict]:
         add(scheme, "rayleigh", "perfect", sw.snr_db, q=config.chain.q_ablation)
     for scheme in JSCC_SCHEMES:
         add(scheme, "rayleigh", "perfect", sw.snr_db, c=c_main)
-    add("proxynet", "awgn", "perfect", sw.snr_cbr, q=q_main)
+    add("proxynet", "rayleigh", "perfect", sw.snr_cbr, q=q_main)
     for q in config.chain.qualities:
         for scheme in ("digital", "scsc"):
             add(scheme, "rayleigh", "perfect", sw.snr_cbr, q=q)
@@ -254,9 +256,9 @@ class SchemeEvaluator:
             x_hat, info = link.decode(encoded, bits_hat, crc_ok)
             extra = _chain_extra(info, point["q"], self.config.chain.coderate)
         elif scheme == "proxynet":
-            proxy = self.models.proxy
-            utils.reseed(proxy, crn)
-            x_hat = utils.map_batches(lambda x: proxy(x, snr, float(point["q"])), state["x"],
+            net = self.models.proxynet
+            utils.reseed(net, crn)
+            x_hat = utils.map_batches(lambda x: net(x, snr, float(point["q"])), state["x"],
                                       batch_size=_BATCH)
         else:
             net = self.models.jscc[scheme]

@@ -2,9 +2,11 @@
 from sem_sionna.links.capacity import CAPACITY_CHANNELS, CapacityBound, capacity_bits
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
+from sem_sionna.links.proxynet import ProxyNetMIMO
 from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
 from sem_sionna.links.scsc import (COMBINERS, SCSC, FixedQualityLink, PCENTransport,
-                                   channel_uses_for_payload, encode_at_quality, pcen_precode)
+                                   channel_uses_for_payload, encode_at_quality, pcen_precode,
+                                   pcen_receive)
 from sem_sionna.links.sdjscc import SDJSCCLink
 from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC, interface_ber
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain
@@ -23,6 +25,7 @@ __all__ = [
     "MIMOJSCC",
     "ORACLE_METRICS",
     "PCENTransport",
+    "ProxyNetMIMO",
     "SCSC",
     "SDJSCCLink",
     "SplitJSCC",
@@ -33,4 +36,5 @@ __all__ = [
     "interface_ber",
     "mimo_jscc_cbr",
     "pcen_precode",
+    "pcen_receive",
 ]

@@ -48,7 +48,7 @@ from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_int
 
 __all__ = ["COMBINERS", "encode_at_quality", "channel_uses_for_payload", "pcen_precode",
-           "PCENTransport", "FixedQualityLink", "SCSC"]
+           "pcen_receive", "PCENTransport", "FixedQualityLink", "SCSC"]
 
 COMBINERS = ("learned", "adaptive", "fixed")
 """CEN variants of :class:`PCENTransport` (see the module docstring)."""
@@ -189,6 +189,34 @@ def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
     return x_p, p, u2, z
 
 
+def pcen_receive(y: tf.Tensor, x_p: tf.Tensor, p: tf.Tensor, u2: tf.Tensor, z: tf.Tensor,
+                 h_hat: tf.Tensor, no) -> tuple[tf.Tensor, tf.Tensor]:
+    """Receiver side of PCEN: CEN ``U2 y``, the standard receiver ``P^+`` and the noise
+    variance the demapper should assume.
+
+    That variance is the filtered receiver noise (:func:`~sem_sionna.nets.pcen.unprecode`)
+    plus the power of the residual ``P^+ (x_p - U2 h_hat z)`` of the finite-alphabet
+    precoder, which the transmitter knows and a DMRS-based SINR estimate would measure.
+
+    Input
+    -----
+    y : [b, nr, S], tf.complex64 -- received signal of ``z``.
+    x_p, p, u2, z : from :func:`pcen_precode`.
+    h_hat : [b, nr, nt], tf.complex64 -- channel estimate.
+    no : scalar or [b], tf.float32 -- complex noise variance per receive antenna.
+
+    Output
+    ------
+    s_hat : [b, ns, S], tf.complex64 -- stream estimates.
+    no_var : [b, ns], tf.float32 -- noise plus precoding-residual variance per stream.
+    """
+    s_hat, no_eff = unprecode(tf.matmul(u2, y), p, no, u2)
+    residual, _ = unprecode(x_p - tf.matmul(u2, tf.matmul(h_hat, z)), p, no, u2)
+    distortion = tf.reduce_mean(tf.math.real(residual) ** 2 + tf.math.imag(residual) ** 2,
+                                axis=-1)
+    return s_hat, no_eff + distortion
+
+
 # ------------------------------------------------------------------------- transport
 @keras.saving.register_keras_serializable(package="sem_sionna")
 class PCENTransport(TransportChain):
@@ -199,9 +227,7 @@ class PCENTransport(TransportChain):
              -> QAMDemapper -> TBDecoder -> bits_hat, crc_ok
 
     Block sizes are those of :class:`TransportChain` with the same arguments. The
-    demapper's noise variance per stream is the filtered receiver noise (``unprecode``)
-    plus the power of the residual ``P^+ (x_p - U2 h_hat z)``, which the transmitter
-    knows and a DMRS-based SINR estimate would measure.
+    demapper's noise variance per stream is that of :func:`pcen_receive`.
 
     Parameters
     ----------
@@ -260,11 +286,8 @@ class PCENTransport(TransportChain):
         h, h_hat = self._mimo.generate(tf.shape(s)[0])
         x_p, p, u2, z = pcen_precode(self.pcen, self._precoder, s, h_hat, no, self.combiner)
         y = self._mimo.apply(z, no, h)
-        s_hat, no_eff = unprecode(tf.matmul(u2, y), p, no, u2)
-        residual, _ = unprecode(x_p - tf.matmul(u2, tf.matmul(h_hat, z)), p, no, u2)
-        distortion = tf.reduce_mean(tf.math.real(residual) ** 2 + tf.math.imag(residual) ** 2,
-                                    axis=-1)
-        llr = self._demapper(s_hat, (no_eff + distortion)[..., tf.newaxis])
+        s_hat, no_var = pcen_receive(y, x_p, p, u2, z, h_hat, no)
+        llr = self._demapper(s_hat, no_var[..., tf.newaxis])
         llr = tf.reshape(llr, [-1, self.num_coded_bits])
         return self._tb_decoder(llr)
 

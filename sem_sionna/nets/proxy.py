@@ -167,16 +167,26 @@ class ProxyNetwork(ScalarArgsLayer):
         if images.shape[1] is not None and (images.shape[1] % 4 or images.shape[2] % 4):
             raise ValueError("`images` height and width must be multiples of 4, "
                              f"got shape {tuple(images.shape)}")
-        f = self._conditioning(images, snr_db, q)
-        for layer in self.encoder_layers:
-            f = layer(f)
+        f = self.encode(images, snr_db, q)
         # Unit average power per complex latent symbol and image.
         power = tf.reduce_mean(tf.square(f), axis=[1, 2, 3], keepdims=True) * 2.0
         f = f / tf.sqrt(power + 1e-12)
         no = tf.pow(10.0, -tf.reshape(tf.cast(snr_db, tf.float32), [-1, 1, 1, 1]) / 10.0)
         noise = keras.random.normal(tf.shape(f), seed=self.seed_generator)
-        f = f + tf.sqrt(no / 2.0) * noise
-        f = self._conditioning(f, snr_db, q)
+        return self.decode(f + tf.sqrt(no / 2.0) * noise, snr_db, q)
+
+    def encode(self, images, snr_db, q) -> tf.Tensor:
+        """Encoder output before power normalisation: ``[batch, H/4, W/4, 2c]`` reals
+        (complex latent channel ``j`` is channels ``(j, c + j)``)."""
+        f = self._conditioning(tf.convert_to_tensor(images), snr_db, q)
+        for layer in self.encoder_layers:
+            f = layer(f)
+        return f
+
+    def decode(self, latent, snr_db, q) -> tf.Tensor:
+        """Reconstructions ``[batch, H, W, 3]`` in [0, 1] from a received latent
+        ``[batch, H/4, W/4, 2c]`` (the layout of :meth:`encode`)."""
+        f = self._conditioning(tf.convert_to_tensor(latent), snr_db, q)
         for layer in self.decoder_layers:
             f = layer(f)
         return tf.sigmoid(f)

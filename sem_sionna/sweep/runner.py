@@ -19,7 +19,11 @@ Files in ``out_dir``:
   ``columns``, then one row per finished point in grid order. It is rewritten atomically
   after every point, so it always parses, even after ``kill -9``.
 - ``per_image.npz`` (``per_image.shard-<i>-of-<n>.npz``): the per-image values of every
-  finished point (:class:`~sem_sionna.metrics.PerImage`), rewritten atomically with the CSV.
+  finished point (:class:`~sem_sionna.metrics.PerImage`), written atomically when the
+  sweep ends. While it runs, each point's values go to their own file in
+  ``per_image.npz.parts/`` (written before the point's CSV row, so every row has its
+  samples on disk; a point of the same cost whatever the number of points before it);
+  a resumed run folds those files in and removes the folder.
   ``evaluate`` returns them as 1-D arrays (one value per image and channel draw, in the
   same order for every scheme at a condition, so that rows pair); the CSV gets their mean
   and, in a ``<metric>_ci95`` column, the 95 % half-width (t interval; ratio metrics such
@@ -52,6 +56,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import shutil
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -221,6 +226,7 @@ class SweepRunner:
         self.script = script
         self.path = self.out_dir / csv_name(shard)
         self.per_image_path = self.out_dir / per_image_name(shard)
+        self.parts_dir = self.per_image_path.with_name(self.per_image_path.name + ".parts")
         self.ratio_metrics = ratio_metrics
         self.samples = PerImage(ratio_metrics)
         self.manifest_path = self.out_dir / manifest_name(shard) if shard else None
@@ -281,6 +287,7 @@ class SweepRunner:
                              f"CSV columns {self.columns}; add them to `columns`")
         where = {k: v for k, v in point.items() if k != KEY}
         self.samples.add(where, arrays, replace=True)
+        self._journal(where, arrays)
         summary = self.samples.summary(where, seed=derive_seed(self.seed, "ci", point[KEY]))
         summary = {k: v for k, v in summary.items() if k in self.columns}
         return {**summary, **scalars}
@@ -340,8 +347,29 @@ class SweepRunner:
                     self.path)
         return finished
 
+    def _journal(self, point: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> None:
+        """Write one point's samples to its own file in ``parts_dir`` (before its row)."""
+        part = PerImage(self.samples.ratio_metrics)
+        part.add(point, arrays)
+        self.parts_dir.mkdir(exist_ok=True)
+        part.save(self.parts_dir / f"{len(list(self.parts_dir.glob('*.npz'))):06d}.npz")
+
+    def _load_samples(self) -> PerImage:
+        """The samples of a resumed run: ``per_image.npz`` and then its parts, if any."""
+        samples = PerImage(self.ratio_metrics)
+        if not self.resume:
+            return samples
+        if self.per_image_path.exists():
+            samples = PerImage.load(self.per_image_path)
+        for path in sorted(self.parts_dir.glob("*.npz")) if self.parts_dir.is_dir() else ():
+            part = PerImage.load(path)
+            for point in part:
+                samples.add(point, part.get(point), replace=True)
+        return samples
+
     def _write_samples(self, finished: Mapping) -> None:
-        """Keep the samples of finished points only, and write them (if any)."""
+        """Keep the samples of finished points only, write them (if any) into one file
+        and drop the per-point parts."""
         keep = PerImage(self.samples.ratio_metrics)
         for point in self.samples:
             key = tuple(format_value(point[c]) for c in self.key_columns)
@@ -350,11 +378,13 @@ class SweepRunner:
         self.samples = keep
         if len(keep) or self.per_image_path.exists():
             keep.save(self.per_image_path)
+        if self.parts_dir.is_dir():
+            shutil.rmtree(self.parts_dir)
 
     def _write_csv(self, finished: Mapping, order: Sequence[tuple[str, ...]]) -> None:
-        # samples first: a kill in between leaves a point in the samples only, which a
-        # resumed run evaluates again (the CSV decides what is finished)
-        self._write_samples(finished)
+        # the point's samples are already in parts_dir (_journal): a kill in between
+        # leaves a point in the samples only, which a resumed run evaluates again (the
+        # CSV decides what is finished)
         in_grid = [finished[k] for k in order if k in finished]
         order_set = set(order)
         foreign = [row for k, row in finished.items() if k not in order_set]
@@ -424,9 +454,7 @@ class SweepRunner:
             remove_stale_temp_files(self.manifest_path)
         remove_stale_temp_files(self.per_image_path)
         finished = self._load_existing()
-        self.samples = (PerImage.load(self.per_image_path)
-                        if self.resume and self.per_image_path.exists()
-                        else PerImage(self.ratio_metrics))
+        self.samples = self._load_samples()
         if not self.resume and self.path.exists():
             logger.info("[%s] starting fresh: overwriting %s", self.desc, self.path)
         order_set = set(order)
@@ -434,6 +462,7 @@ class SweepRunner:
         if foreign:
             logger.warning("[%s] %s holds %d row(s) of points not in this grid; kept at "
                            "the end", self.desc, self.path, len(foreign))
+        self._write_samples(finished)  # one file again, parts of a killed run folded in
         self._write_csv(finished, order)
 
         failed: list[tuple[str, ...]] = []
@@ -458,6 +487,7 @@ class SweepRunner:
                                 failed, evaluate, prepare, reseed, bar)
         finally:
             bar.close()
+        self._write_samples(finished)
         self._write_manifest(grid_keys, order, failed, complete=True)
         if self.record is not None:
             self.record.write()

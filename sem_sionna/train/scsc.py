@@ -15,6 +15,8 @@ Stages, in the order of the experiment (:mod:`sem_sionna.experiments.scsc_mimo`)
    the proxy's gradient backward (Alg. 2); AdamW with the polynomial learning-rate decay
    of Sec. IV-A-4; proxy and SegNet frozen.
 5. :func:`train_mimo_jscc` -- the DeepJSCC-MIMO and ADJSCC baselines (MSE).
+6. :func:`train_proxynet` -- the ProxyNet baseline (MSE) over QPSK + SVD + PCEN, on
+   PPEN's outputs (:class:`~sem_sionna.links.proxynet.ProxyNetMIMO`).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ import tensorflow as tf
 
 from sem_sionna.data import as_dataset
 from sem_sionna.links.mimo_jscc import MIMOJSCC
+from sem_sionna.links.proxynet import ProxyNetMIMO
 from sem_sionna.links.scsc import SCSC
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.nets.segnet import SegNet
@@ -40,7 +43,7 @@ from sem_sionna.train.scsc_pcen import chain_symbols, pcen_objective, train_pcen
 
 __all__ = ["LOSS_WEIGHTS", "SEG_TARGETS", "PRE_SCALE", "soft_iou_loss", "masked_mse",
            "scsc_loss", "train_segnet", "train_pcen", "chain_symbols", "proxy_targets",
-           "train_proxy", "train_scsc", "train_mimo_jscc"]
+           "train_proxy", "train_scsc", "train_mimo_jscc", "train_proxynet"]
 
 #: ``(lambda_1, lambda_2, lambda_3)`` of Eq. (19): weights of L_pcen, L_seg, L_pre.
 LOSS_WEIGHTS = (0.1, 0.5, 0.1)
@@ -391,3 +394,38 @@ def train_mimo_jscc(model: MIMOJSCC, images, epochs: int, *, batch_size: int = 1
     trainer = Trainer(model.name, loss_fn, model.trainable_weights, lr=lr,
                       checkpoint={"model": _Parts(model)}, ckpt_dir=ckpt_dir)
     return _history(trainer.fit(_shuffled(images, batch_size=batch_size, seed=seed), epochs))
+
+
+def train_proxynet(link: ProxyNetMIMO, inputs, targets, epochs: int, *, q: float,
+                   batch_size: int = 16, snr_range: Sequence[float] = (2.0, 12.0),
+                   lr: float = 2e-3, ckpt_dir=None, seed: int = 0) -> dict:
+    """Train the ProxyNet baseline on MSE over its MIMO channel (stage 6).
+
+    ``inputs`` are PPEN's outputs at ``q`` (the proxy is conditioned on ``q``),
+    ``targets`` the original images; every image an SNR uniform in ``snr_range``. Only
+    the proxy's weights train: PCEN is the chain's, shared and frozen.
+
+    Output
+    ------
+    history : dict -- per-epoch ``loss`` (= ``mse``).
+    """
+    inputs = np.asarray(inputs, np.float32)
+    targets = np.asarray(targets, np.float32)
+    if inputs.shape != targets.shape:
+        raise ValueError(f"`inputs` {inputs.shape} and `targets` {targets.shape} must have "
+                         f"the same shape")
+    if not link.built:
+        link.build((None, *inputs.shape[1:]))
+    seed_gen = keras.random.SeedGenerator(seed)
+
+    def loss_fn(batch):
+        x, target = batch
+        b = tf.shape(x)[0]
+        mse = tf.reduce_mean(tf.square(link(x, _uniform((b,), *snr_range, seed_gen), q)
+                                       - target))
+        return mse, {"mse": mse}
+
+    trainer = Trainer(link.name, loss_fn, link.trainable_proxy_weights, lr=lr,
+                      checkpoint={"proxy": _Parts(link.proxy)}, ckpt_dir=ckpt_dir)
+    return _history(trainer.fit(_shuffled(inputs, targets, batch_size=batch_size, seed=seed),
+                                epochs))

@@ -76,8 +76,9 @@ def test_smoke_writes_every_output(smoke):
     for r in table:
         if r["q"] == 41 and r["scheme"] != "proxynet":
             assert r["cbr"] == pytest.approx(block["cbr"], rel=1e-5)
-        if r["scheme"] == "proxynet":  # its own latent over AWGN: 4 channels -> 1/12
-            assert r["channel"] == "awgn" and r["cbr"] == pytest.approx(1 / 12, rel=1e-5)
+        if r["scheme"] == "proxynet":  # q_main's JSCC latent, as QPSK over the MIMO link
+            c = record["jscc_latent_channels"]["41"]
+            assert r["channel"] == "rayleigh" and r["cbr"] == pytest.approx(c / 96, rel=1e-5)
 
 
 def test_smoke_ci_columns_claims_and_per_image_samples(smoke):

@@ -30,6 +30,7 @@ def test_every_profile_is_a_config_with_tuples():
     ("chain", "q_main", 40), ("chain", "qualities", (52,)), ("chain", "coderate", 1.0),
     ("chain", "q_ablation", 40),
     ("segnet", "epochs", 0), ("pcen", "lr", -1.0), ("proxy", "decoded_only", 1),
+    ("proxy", "proxynet_epochs", 0),
     ("scsc", "loss_weights", (0.1, 0.5)), ("scsc", "seg_target", "labels"),
     ("jscc", "batch_size", 0), ("sweep", "channels", ("awgn",)), ("sweep", "snr_db", ()),
 ])
@@ -69,8 +70,8 @@ def test_sweep_grid_covers_every_scheme_once_per_point(smoke_config):
         "digital", "scsc", "proxynet", "scsc_wo_ppen", "scsc_wo_pcen", "scsc_wo_qa",
         *JSCC_SCHEMES, "jpeg", "scsc_jpeg"}
     proxy = [p for p in grid if p["scheme"] == "proxynet"]
-    assert {p["channel"] for p in proxy} == {"awgn"}
-    assert {p["cbr"] for p in proxy} == {4 / 48}
+    assert {p["channel"] for p in proxy} == {"rayleigh"}  # the chain's MIMO channel
+    assert {p["cbr"] for p in proxy} == {6 / 96}  # q_main's latent count: c / (48 ns)
     jscc = {p["num_latent"] for p in grid if p["scheme"] == "adjscc"}
     assert jscc == {4, 6}
     ablation = {(p["scheme"], p["q"]) for p in grid if p["scheme"].startswith("scsc_wo")}

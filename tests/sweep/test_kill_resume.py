@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from sem_sionna import sweep, utils
+from sem_sionna.metrics import PerImage
 
 SCRIPT = textwrap.dedent("""
     import sys, time
@@ -20,8 +21,7 @@ SCRIPT = textwrap.dedent("""
 
     def evaluate(point, offset):
         time.sleep(0.05)
-        return {"psnr": 20.0 + point["snr_db"] + offset + np.random.normal(),
-                "n_images": 2}
+        return {"psnr": 20.0 + point["snr_db"] + offset + np.random.normal(size=2)}
 
     runner = sweep.SweepRunner(sys.argv[1], ["scheme", "channel", "cbr", "snr_db", "psnr",
                                              "n_images"], resume=True, seed=11)
@@ -62,3 +62,9 @@ def test_sigkill_and_resume_is_byte_identical(tmp_path):
     assert start(script, out).wait(timeout=60) == 0
     assert (out / "metrics.csv").read_bytes() == ref_bytes
     assert not list(out.glob("*.tmp"))
+    # every point's per-image samples, once, in one file; the per-point parts are gone
+    ref, got = (PerImage.load(d / "per_image.npz") for d in (ref_dir, out))
+    assert len(got) == len(ref) == 90
+    for point in ref:
+        np.testing.assert_array_equal(got.get(point)["psnr"], ref.get(point)["psnr"])
+    assert not (out / "per_image.npz.parts").exists()

@@ -280,3 +280,33 @@ def test_ratio_metrics_of_a_runner_come_from_per_image_counts(tmp_path):
     assert PerImage.load(tmp_path / "per_image.npz").ratio_metrics == ratio
     with pytest.raises(ValueError, match="f1_numerator"):
         sweep.SweepRunner(tmp_path / "b", columns).run(points, evaluate)
+
+
+def test_per_point_sample_files_survive_a_crash_and_fold_in_on_resume(tmp_path):
+    from sem_sionna.metrics import PerImage
+
+    points = sweep.grid(scheme=["a"], channel=["awgn"], cbr=[0.5], snr_db=[0.0, 5.0, 10.0])
+    columns = sweep.with_ci95(["scheme", "channel", "cbr", "snr_db", "psnr"], ["psnr"])
+
+    def evaluate(p, s):
+        if p["snr_db"] == 10.0 and not evaluate.resumed:
+            raise RuntimeError("crash")  # not a NumericalError: the sweep stops here
+        return {"psnr": np.arange(3.0) + p["snr_db"]}
+
+    evaluate.resumed = False
+    with pytest.raises(RuntimeError, match="crash"):
+        sweep.SweepRunner(tmp_path, columns).run(points, evaluate)
+    # the two finished rows have their samples on disk, one file per point
+    assert len(utils.read_csv(tmp_path / "metrics.csv")) == 2
+    parts = sorted((tmp_path / "per_image.npz.parts").glob("*.npz"))
+    assert len(parts) == 2
+    assert [PerImage.load(p).points()[0]["snr_db"] for p in parts] == [0.0, 5.0]
+    evaluate.resumed = True
+    sweep.SweepRunner(tmp_path, columns, resume=True).run(points, evaluate)
+    samples = PerImage.load(tmp_path / "per_image.npz")
+    assert len(samples) == 3
+    for snr in (0.0, 5.0, 10.0):
+        np.testing.assert_array_equal(
+            samples.get({"scheme": "a", "channel": "awgn", "cbr": 0.5, "snr_db": snr})["psnr"],
+            np.arange(3.0) + snr)
+    assert not (tmp_path / "per_image.npz.parts").exists()
