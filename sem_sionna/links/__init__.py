@@ -4,9 +4,9 @@ from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.mimo_jscc import MIMOJSCC, mimo_jscc_cbr
 from sem_sionna.links.proxynet import ProxyNetMIMO
 from sem_sionna.links.oracle import DEFAULT_MCS, ORACLE_METRICS, DigitalOracle
-from sem_sionna.links.scsc import (COMBINERS, SCSC, FixedQualityLink, PCENTransport,
-                                   channel_uses_for_payload, encode_at_quality, pcen_precode,
-                                   pcen_receive)
+from sem_sionna.links.pcen_phy import COMBINERS, pcen_precode, pcen_receive
+from sem_sionna.links.scsc import (SCSC, FixedQualityLink, PCENTransport,
+                                   channel_uses_for_payload, encode_at_quality)
 from sem_sionna.links.sdjscc import SDJSCCLink
 from sem_sionna.links.split import DeepJSCC, LearnedInterfaceJSCC, SplitJSCC, interface_ber
 from sem_sionna.links.transport_chain import CHANNELS, TransportChain

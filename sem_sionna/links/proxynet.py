@@ -15,7 +15,7 @@ the proxy's encoder, one latent real per QPSK bit: the latent ``[H/4, W/4, 2c]``
 ``(H/4)(W/4) c`` QPSK symbols, ``(H/4)(W/4) c / ns`` channel uses per stream, CBR
 ``c / (48 ns)`` (as :func:`~sem_sionna.links.mimo_jscc.mimo_jscc_cbr`); symbol ``k``
 carries bits ``2k, 2k + 1`` and goes to stream ``k mod ns``. The receiver is CEN and the
-standard ``P^+`` (:func:`~sem_sionna.links.scsc.pcen_receive`); the decoder reads the
+standard ``P^+`` (:func:`~sem_sionna.links.pcen_phy.pcen_receive`); the decoder reads the
 LMMSE estimate ``sqrt(2) s_hat / (1 + no_var)`` of every symbol's two reals, which is
 ``1 - 2 b`` without noise (Sionna's Gray QPSK).
 
@@ -32,7 +32,7 @@ import math
 import keras
 import tensorflow as tf
 
-from sem_sionna.links.scsc import _check_combiner, pcen_precode, pcen_receive
+from sem_sionna.links.pcen_phy import check_combiner, pcen_precode, pcen_receive
 from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.phy.mapping import QAMMapper
@@ -74,7 +74,7 @@ class ProxyNetMIMO(ScalarArgsLayer):
     pcen : nets.PCEN (or its config) -- the chain's PCEN (shared; not trained here).
     channel : phy.MIMOChannel (or its config) -- ``nt = nr = ns`` antennas (PCEN's).
     combiner : "learned" (default), "adaptive" or "fixed" -- CEN variant
-        (:func:`~sem_sionna.links.scsc.pcen_precode`).
+        (:func:`~sem_sionna.links.pcen_phy.pcen_precode`).
     power_allocation : str, default "waterfilling" -- of the SVD precoder, as the chain.
 
     Input
@@ -102,7 +102,7 @@ class ProxyNetMIMO(ScalarArgsLayer):
             raise ValueError(f"`pcen` ({self.pcen.num_tx_ant}x{self.pcen.num_rx_ant}) and "
                              f"`channel` ({self.channel.num_tx_ant}x"
                              f"{self.channel.num_rx_ant}) must have equal antenna counts")
-        self.combiner = _check_combiner(combiner)
+        self.combiner = check_combiner(combiner)
         self.power_allocation = power_allocation
         self.num_streams = self.pcen.num_tx_ant
         self.precoder = SVDPrecoder(self.num_streams, power_allocation)

@@ -40,18 +40,17 @@ from sem_sionna import codecs
 from sem_sionna.links.digital import DigitalLink
 from sem_sionna.links.framing import LENGTH_BYTES, frame_payloads
 from sem_sionna.links.transport_chain import TransportChain
-from sem_sionna.nets.pcen import PCEN, precoding_matrix, unprecode
+from sem_sionna.links.pcen_phy import check_combiner, pcen_precode, pcen_receive
+from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES
 from sem_sionna.nets.proxy import ProxyNetwork, straight_through_chain
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_int
 
-__all__ = ["COMBINERS", "encode_at_quality", "channel_uses_for_payload", "pcen_precode",
-           "pcen_receive", "PCENTransport", "FixedQualityLink", "SCSC"]
+__all__ = ["encode_at_quality", "channel_uses_for_payload", "PCENTransport",
+           "FixedQualityLink", "SCSC"]
 
-COMBINERS = ("learned", "adaptive", "fixed")
-"""CEN variants of :class:`PCENTransport` (see the module docstring)."""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -140,83 +139,6 @@ def _map(func, items, workers=None):
         return list(pool.map(func, items))
 
 
-def _check_combiner(combiner: str) -> str:
-    if combiner not in COMBINERS:
-        raise ValueError(f"`combiner` must be one of {list(COMBINERS)}, got {combiner!r}")
-    return combiner
-
-
-def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
-                 combiner: str = "learned") -> tuple[tf.Tensor, ...]:
-    """Transmitter side of PCEN: standard precoder, combiner ``U2`` and PEN.
-
-    Input
-    -----
-    pcen : nets.PCEN -- PEN + CEN.
-    precoder : phy.SVDPrecoder -- the standard precoder ``S_p`` (Eq. (9)).
-    s : [b, ns, S], tf.complex64 -- streams of unit-energy QAM symbols.
-    h_hat : [b, nr, nt], tf.complex64 -- channel estimate (known at both ends).
-    no : scalar or [b], tf.float32 -- complex noise variance per receive antenna.
-    combiner : "learned", "adaptive" or "fixed" -- CEN variant (module docstring).
-
-    Output
-    ------
-    x_p : [b, nt, S], tf.complex64 -- standard precoder output.
-    p : [b, nt, ns], tf.complex64 -- precoding matrix, ``x_p = P s``.
-    u2 : [b, nt, nr], tf.complex64 -- combiner ``U2`` of each block.
-    z : [b, nt, S], tf.complex64 -- PEN output: QAM points on every antenna, power 1
-        per channel use.
-    """
-    _check_combiner(combiner)
-    if not pcen.built:
-        pcen.build()
-    x_p = precoder(s, h_hat, no)
-    p = precoding_matrix(precoder, h_hat, no, int(s.shape[1]))
-    if combiner == "learned":
-        u2 = pcen.ccen(h_hat, tf.cast(tf.convert_to_tensor(no), tf.float32), p)
-    elif combiner == "fixed":
-        u2 = tf.broadcast_to(pcen.u2[None], tf.stack([tf.shape(h_hat)[0], pcen.num_tx_ant,
-                                                      pcen.num_rx_ant]))
-    else:
-        nt = pcen.num_tx_ant
-        gram = tf.matmul(h_hat, h_hat, adjoint_a=True)
-        # relative Tikhonov term: h_hat^+ stays finite for (nearly) singular channels
-        ridge = 1e-6 * tf.linalg.trace(gram)[:, None, None] / nt + 1e-12
-        pinv = tf.linalg.solve(gram + ridge * tf.eye(nt, dtype=gram.dtype),
-                               tf.linalg.adjoint(h_hat))  # [b, nt, nr]
-        u2 = tf.matmul(pcen.u2[None], tf.cast(math.sqrt(nt), tf.complex64) * tf.matmul(p, pinv))
-    z = pcen.pen(x_p, h_hat, no, u2=u2)
-    return x_p, p, u2, z
-
-
-def pcen_receive(y: tf.Tensor, x_p: tf.Tensor, p: tf.Tensor, u2: tf.Tensor, z: tf.Tensor,
-                 h_hat: tf.Tensor, no) -> tuple[tf.Tensor, tf.Tensor]:
-    """Receiver side of PCEN: CEN ``U2 y``, the standard receiver ``P^+`` and the noise
-    variance the demapper should assume.
-
-    That variance is the filtered receiver noise (:func:`~sem_sionna.nets.pcen.unprecode`)
-    plus the power of the residual ``P^+ (x_p - U2 h_hat z)`` of the finite-alphabet
-    precoder, which the transmitter knows and a DMRS-based SINR estimate would measure.
-
-    Input
-    -----
-    y : [b, nr, S], tf.complex64 -- received signal of ``z``.
-    x_p, p, u2, z : from :func:`pcen_precode`.
-    h_hat : [b, nr, nt], tf.complex64 -- channel estimate.
-    no : scalar or [b], tf.float32 -- complex noise variance per receive antenna.
-
-    Output
-    ------
-    s_hat : [b, ns, S], tf.complex64 -- stream estimates.
-    no_var : [b, ns], tf.float32 -- noise plus precoding-residual variance per stream.
-    """
-    s_hat, no_eff = unprecode(tf.matmul(u2, y), p, no, u2)
-    residual, _ = unprecode(x_p - tf.matmul(u2, tf.matmul(h_hat, z)), p, no, u2)
-    distortion = tf.reduce_mean(tf.math.real(residual) ** 2 + tf.math.imag(residual) ** 2,
-                                axis=-1)
-    return s_hat, no_eff + distortion
-
-
 # ------------------------------------------------------------------------- transport
 @keras.saving.register_keras_serializable(package="sem_sionna")
 class PCENTransport(TransportChain):
@@ -227,7 +149,7 @@ class PCENTransport(TransportChain):
              -> QAMDemapper -> TBDecoder -> bits_hat, crc_ok
 
     Block sizes are those of :class:`TransportChain` with the same arguments. The
-    demapper's noise variance per stream is that of :func:`pcen_receive`.
+    demapper's noise variance per stream is that of :func:`~sem_sionna.links.pcen_phy.pcen_receive`.
 
     Parameters
     ----------
@@ -262,7 +184,7 @@ class PCENTransport(TransportChain):
         if (pcen.num_tx_ant, pcen.num_rx_ant) != (self._mimo.num_tx_ant, self._mimo.num_rx_ant):
             raise ValueError(f"`pcen` is for {pcen.num_tx_ant}x{pcen.num_rx_ant} antennas, the "
                              f"channel has {self._mimo.num_tx_ant}x{self._mimo.num_rx_ant}")
-        self.combiner = _check_combiner(combiner)
+        self.combiner = check_combiner(combiner)
         if self.combiner == "adaptive" and pcen.num_tx_ant != pcen.num_rx_ant:
             raise ValueError("combiner='adaptive' needs num_tx_ant == num_rx_ant")
         if self.num_streams != pcen.num_tx_ant:
@@ -354,7 +276,7 @@ class FixedQualityLink(DigitalLink):
                                  f"got {quality!r}")
             quality = int(quality)
         self.quality = quality
-        self.combiner = _check_combiner(combiner)
+        self.combiner = check_combiner(combiner)
         if isinstance(pcen, dict):
             pcen = keras.saving.deserialize_keras_object(pcen)
         self.pcen = pcen
@@ -472,7 +394,7 @@ class SCSC(keras.Model):
         self.channel = dict(channel) if channel is not None else \
             MIMOChannel(2, 2, "rayleigh").get_config()
         self.fallback = None if fallback is None else np.asarray(fallback, np.float32)
-        self.combiner = _check_combiner(combiner)
+        self.combiner = check_combiner(combiner)
         self.power_allocation = power_allocation
         self.num_iter = check_positive_int(num_iter, "num_iter")
         self.seed = seed

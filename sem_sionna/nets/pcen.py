@@ -451,7 +451,7 @@ class PCEN(ScalarArgsLayer):
 
     ``cen`` is the fixed combiner of Eq. (11); ``ccen`` the channel-conditioned one
     (:class:`~sem_sionna.nets.cen.ChannelCEN`, used by ``combiner="learned"`` of
-    :func:`sem_sionna.links.scsc.pcen_precode`).
+    :func:`sem_sionna.links.pcen_phy.pcen_precode`).
 
     Calling the layer precodes (the ``SVDPrecoder`` call style); :meth:`combine`
     is the receiver side and :meth:`loss` is ``L_pcen`` with the current ``U2``.

@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from sem_sionna.links.scsc import pcen_precode
+from sem_sionna.links.pcen_phy import pcen_precode
 from sem_sionna.nets.pcen import PCEN, pcen_loss
 from sem_sionna.phy.mapping import QAMMapper
 from sem_sionna.phy.mimo import MIMOChannel

@@ -6,8 +6,9 @@ import tensorflow as tf
 
 from sem_sionna import codecs, data
 from sem_sionna.links import TransportChain
+from sem_sionna.links.pcen_phy import pcen_precode
 from sem_sionna.links.scsc import (SCSC, FixedQualityLink, PCENTransport, channel_uses_for_payload,
-                                   encode_at_quality, pcen_precode)
+                                   encode_at_quality)
 from sem_sionna.nets import PCEN, PPEN, ProxyNetwork, SegNet
 from sem_sionna.phy import MIMOChannel, SVDPrecoder
 from sem_sionna.utils.seeding import reseed

@@ -100,7 +100,7 @@ def test_brief_training_reduces_pcen_loss():
         opt.apply_gradients(zip(grads, fixed_path))
 
     # PCEN's own call uses the fixed CEN of Eq. (11); the channel-conditioned one is
-    # used by links.scsc.pcen_precode(combiner="learned")
+    # used by links.pcen_phy.pcen_precode(combiner="learned")
     fixed_path = pcen.pen.trainable_weights + pcen.cen.trainable_weights
     for _ in range(60):
         step(*_svd_batch(rng, 64, 8))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sem_sionna.links.scsc import pcen_precode
+from sem_sionna.links.pcen_phy import pcen_precode
 from sem_sionna.nets import PCEN
 from sem_sionna.phy import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
