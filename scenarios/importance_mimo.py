@@ -23,11 +23,11 @@ from sem_sionna.experiments.importance_mimo import (CIBAConfig, ClassificationCo
 
 QUICK = Config(
     image_size=32, num_classes=6, num_tx_ant=4, num_rx_ant=4,
-    n_train=4096, n_val=1024, n_test=8192, eval_batch_size=512, channel_draws=2,
+    n_train=4096, n_val=1024, n_test=6144, eval_batch_size=512, channel_draws=2,
     classifier=ClassifierConfig(width=16, depth=3, epochs=6, batch_size=64, lr=2e-3),
     vae=VAEConfig(latent_dim=32, filters=32, num_stages=3, epochs=20, batch_size=64, lr=2e-3,
                   kl_weight=0.1),
-    ciba=CIBAConfig(units=64, epochs=15, batch_size=64, lr=2e-3),
+    ciba=CIBAConfig(units=64, epochs=8, batch_size=64, lr=2e-3),
     betas=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1),
     alphas=(0.0, 0.5, 1.0, 2.0, 4.0),
     search_snr_db=(-10.0, -5.0, 0.0, 5.0, 10.0, 15.0),

@@ -31,7 +31,7 @@ from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDCombiner, SVDPrecoder
 from sem_sionna.phy.snr import no2snrdb, snrdb2no
 from sem_sionna.utils.scalars import ScalarArgsLayer
-from sem_sionna.utils.checks import check_positive_int
+from sem_sionna.utils.checks import check_positive_int, check_spatial_multiple
 
 __all__ = ["MIMOJSCC", "mimo_jscc_cbr"]
 
@@ -146,9 +146,7 @@ class MIMOJSCC(ScalarArgsLayer):
         return 2.0 * (value_db - low) / (high - low) - 1.0
 
     def call(self, images, snr_db, num_latent=None):
-        if images.shape[1] is not None and (images.shape[1] % 4 or images.shape[2] % 4):
-            raise ValueError("`images` height and width must be multiples of 4, "
-                             f"got shape {tuple(images.shape)}")
+        check_spatial_multiple(images, 4)
         ns, c_max = self.num_streams, self.max_latent_channels
         batch = tf.shape(images)[0]
         snr_db = tf.broadcast_to(tf.reshape(tf.cast(snr_db, tf.float32), [-1]), [batch])

@@ -15,7 +15,7 @@ import tensorflow as tf
 
 from sem_sionna.nets.pcen import PCEN, precoding_matrix, unprecode
 
-__all__ = ["COMBINERS", "check_combiner", "pcen_precode", "pcen_receive"]
+__all__ = ["COMBINERS", "check_combiner", "pcen_precode", "pcen_receive", "regularised_pinv"]
 
 COMBINERS = ("learned", "adaptive", "fixed")
 """CEN variants of :func:`pcen_precode` (described in :mod:`sem_sionna.links.scsc`)."""
@@ -26,6 +26,16 @@ def check_combiner(combiner: str) -> str:
     if combiner not in COMBINERS:
         raise ValueError(f"`combiner` must be one of {list(COMBINERS)}, got {combiner!r}")
     return combiner
+
+
+def regularised_pinv(a: tf.Tensor, rel_ridge: float = 1e-6) -> tf.Tensor:
+    """Tikhonov-regularised pseudo-inverse ``(a^H a + r I)^-1 a^H`` of ``[b, m, n]``
+    matrices, ``r = rel_ridge * tr(a^H a) / n + 1e-12`` (finite for (nearly) singular
+    ``a``; ``a^+`` to within ``rel_ridge`` otherwise). Output ``[b, n, m]``."""
+    gram = tf.matmul(a, a, adjoint_a=True)
+    n = tf.shape(a)[-1]
+    ridge = rel_ridge * tf.linalg.trace(gram)[:, None, None] / tf.cast(n, gram.dtype) + 1e-12
+    return tf.linalg.solve(gram + ridge * tf.eye(n, dtype=a.dtype), tf.linalg.adjoint(a))
 
 
 def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
@@ -61,12 +71,8 @@ def pcen_precode(pcen: PCEN, precoder, s: tf.Tensor, h_hat: tf.Tensor, no,
                                                       pcen.num_rx_ant]))
     else:
         nt = pcen.num_tx_ant
-        gram = tf.matmul(h_hat, h_hat, adjoint_a=True)
-        # relative Tikhonov term: h_hat^+ stays finite for (nearly) singular channels
-        ridge = 1e-6 * tf.linalg.trace(gram)[:, None, None] / nt + 1e-12
-        pinv = tf.linalg.solve(gram + ridge * tf.eye(nt, dtype=gram.dtype),
-                               tf.linalg.adjoint(h_hat))  # [b, nt, nr]
-        u2 = tf.matmul(pcen.u2[None], tf.cast(math.sqrt(nt), tf.complex64) * tf.matmul(p, pinv))
+        u2 = tf.matmul(pcen.u2[None], tf.cast(math.sqrt(nt), tf.complex64)
+                       * tf.matmul(p, regularised_pinv(h_hat)))
     z = pcen.pen(x_p, h_hat, no, u2=u2)
     return x_p, p, u2, z
 

@@ -32,34 +32,24 @@ import math
 import keras
 import tensorflow as tf
 
-from sem_sionna.links.pcen_phy import check_combiner, pcen_precode, pcen_receive
+from sem_sionna.links.pcen_phy import (check_combiner, pcen_precode, pcen_receive,
+                                       regularised_pinv)
 from sem_sionna.nets.pcen import PCEN
 from sem_sionna.nets.proxy import ProxyNetwork
 from sem_sionna.phy.mapping import QAMMapper
 from sem_sionna.phy.mimo import MIMOChannel
 from sem_sionna.phy.precoding import SVDPrecoder
 from sem_sionna.phy.snr import snrdb2no
+from sem_sionna.utils.checks import check_spatial_multiple, layer_or_config
 from sem_sionna.utils.scalars import ScalarArgsLayer
 
 __all__ = ["ProxyNetMIMO"]
 
 
-def _layer(obj, cls, name: str):
-    if isinstance(obj, dict):
-        obj = keras.saving.deserialize_keras_object(obj)
-    if not isinstance(obj, cls):
-        raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(obj).__name__}")
-    return obj
-
-
-def _pen_straight_through(z, x_p, u2, h_hat, eps: float = 1e-6):
+def _pen_straight_through(z, x_p, u2, h_hat):
     """``z`` forward; backward as ``G x_p`` with ``G = (U2 h_hat)^+`` held constant (the
     unconstrained solution of PEN's ``min ||x_p - U2 h_hat z||``)."""
-    a = tf.stop_gradient(tf.matmul(u2, h_hat))  # [b, nt, nt]
-    gram = tf.matmul(a, a, adjoint_a=True)
-    nt = tf.shape(a)[-1]
-    ridge = eps * tf.linalg.trace(gram)[:, None, None] / tf.cast(nt, gram.dtype) + 1e-12
-    g = tf.linalg.solve(gram + ridge * tf.eye(nt, dtype=a.dtype), tf.linalg.adjoint(a))
+    g = regularised_pinv(tf.stop_gradient(tf.matmul(u2, h_hat)))  # [b, nt, nt]
     unconstrained = tf.matmul(g, x_p)
     return z + (unconstrained - tf.stop_gradient(unconstrained))
 
@@ -94,9 +84,9 @@ class ProxyNetMIMO(ScalarArgsLayer):
     def __init__(self, proxy, pcen, channel, combiner="learned",
                  power_allocation="waterfilling", **kwargs):
         super().__init__(**kwargs)
-        self.proxy = _layer(proxy, ProxyNetwork, "proxy")
-        self.pcen = _layer(pcen, PCEN, "pcen")
-        self.channel = _layer(channel, MIMOChannel, "channel")
+        self.proxy = layer_or_config(proxy, ProxyNetwork, "proxy")
+        self.pcen = layer_or_config(pcen, PCEN, "pcen")
+        self.channel = layer_or_config(channel, MIMOChannel, "channel")
         if not (self.pcen.num_tx_ant == self.pcen.num_rx_ant == self.channel.num_tx_ant
                 == self.channel.num_rx_ant):
             raise ValueError(f"`pcen` ({self.pcen.num_tx_ant}x{self.pcen.num_rx_ant}) and "
@@ -117,9 +107,7 @@ class ProxyNetMIMO(ScalarArgsLayer):
 
     def call(self, images, snr_db, q):
         images = tf.convert_to_tensor(images, tf.float32)
-        if images.shape[1] is not None and (images.shape[1] % 4 or images.shape[2] % 4):
-            raise ValueError("`images` height and width must be multiples of 4, "
-                             f"got shape {tuple(images.shape)}")
+        check_spatial_multiple(images, 4)
         batch, ns = tf.shape(images)[0], self.num_streams
         snr_db = tf.broadcast_to(tf.reshape(tf.cast(snr_db, tf.float32), [-1]), [batch])
         q = tf.broadcast_to(tf.reshape(tf.cast(q, tf.float32), [-1]), [batch])

@@ -46,7 +46,8 @@ from sem_sionna.nets.ppen import PPEN, SCSC_Q_VALUES
 from sem_sionna.nets.proxy import ProxyNetwork, straight_through_chain
 from sem_sionna.nets.segnet import SegNet
 from sem_sionna.phy.mimo import MIMOChannel
-from sem_sionna.utils.checks import check_num_bits_per_symbol, check_positive_int
+from sem_sionna.utils.checks import (check_num_bits_per_symbol, check_positive_int,
+                                     layer_or_config)
 
 __all__ = ["encode_at_quality", "channel_uses_for_payload", "PCENTransport",
            "FixedQualityLink", "SCSC"]
@@ -314,14 +315,6 @@ class _Cache:
         self.items = {}
 
 
-def _deserialize(value, cls, name):
-    if isinstance(value, dict):
-        value = keras.saving.deserialize_keras_object(value)
-    if not isinstance(value, cls):
-        raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(value).__name__}")
-    return value
-
-
 @keras.saving.register_keras_serializable(package="sem_sionna")
 class SCSC(keras.Model):
     """SCSC model (Han et al., Fig. 1(b), Alg. 2): PPEN -> real chain (proxy gradient) -> SegNet.
@@ -373,10 +366,10 @@ class SCSC(keras.Model):
                  power_allocation: str = "waterfilling", num_iter: int = 20,
                  seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.ppen = _deserialize(ppen, PPEN, "ppen")
-        self.proxy = _deserialize(proxy, ProxyNetwork, "proxy")
-        self.segnet = _deserialize(segnet, SegNet, "segnet")
-        self.pcen = _deserialize(pcen, PCEN, "pcen")
+        self.ppen = layer_or_config(ppen, PPEN, "ppen")
+        self.proxy = layer_or_config(proxy, ProxyNetwork, "proxy")
+        self.segnet = layer_or_config(segnet, SegNet, "segnet")
+        self.pcen = layer_or_config(pcen, PCEN, "pcen")
         self.qualities = tuple(int(q) for q in qualities)
         if not self.qualities or len(set(self.qualities)) != len(self.qualities):
             raise ValueError(f"`qualities` must be distinct integers, got {qualities!r}")

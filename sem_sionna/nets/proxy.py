@@ -24,7 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from sem_sionna.utils.scalars import ScalarArgsLayer
-from sem_sionna.utils.checks import check_positive_int, check_range, check_real
+from sem_sionna.utils.checks import (check_positive_int, check_range, check_real,
+                                     check_spatial_multiple)
 
 __all__ = ["ProxyNetwork", "proxy_loss", "straight_through_chain"]
 
@@ -164,9 +165,7 @@ class ProxyNetwork(ScalarArgsLayer):
         return tf.concat([features, *maps], axis=-1)
 
     def call(self, images, snr_db, q):
-        if images.shape[1] is not None and (images.shape[1] % 4 or images.shape[2] % 4):
-            raise ValueError("`images` height and width must be multiples of 4, "
-                             f"got shape {tuple(images.shape)}")
+        check_spatial_multiple(images, 4)
         f = self.encode(images, snr_db, q)
         # Unit average power per complex latent symbol and image.
         power = tf.reduce_mean(tf.square(f), axis=[1, 2, 3], keepdims=True) * 2.0

@@ -227,6 +227,7 @@ class SweepRunner:
         self.path = self.out_dir / csv_name(shard)
         self.per_image_path = self.out_dir / per_image_name(shard)
         self.parts_dir = self.per_image_path.with_name(self.per_image_path.name + ".parts")
+        self._next_part: int | None = None  # file number of the next part (_journal)
         self.ratio_metrics = ratio_metrics
         self.samples = PerImage(ratio_metrics)
         self.manifest_path = self.out_dir / manifest_name(shard) if shard else None
@@ -351,8 +352,11 @@ class SweepRunner:
         """Write one point's samples to its own file in ``parts_dir`` (before its row)."""
         part = PerImage(self.samples.ratio_metrics)
         part.add(point, arrays)
-        self.parts_dir.mkdir(exist_ok=True)
-        part.save(self.parts_dir / f"{len(list(self.parts_dir.glob('*.npz'))):06d}.npz")
+        if self._next_part is None:  # after the parts a killed run left, if any
+            self.parts_dir.mkdir(exist_ok=True)
+            self._next_part = len(list(self.parts_dir.glob("*.npz")))
+        part.save(self.parts_dir / f"{self._next_part:06d}.npz")
+        self._next_part += 1
 
     def _load_samples(self) -> PerImage:
         """The samples of a resumed run: ``per_image.npz`` and then its parts, if any."""
@@ -380,6 +384,7 @@ class SweepRunner:
             keep.save(self.per_image_path)
         if self.parts_dir.is_dir():
             shutil.rmtree(self.parts_dir)
+        self._next_part = None
 
     def _write_csv(self, finished: Mapping, order: Sequence[tuple[str, ...]]) -> None:
         # the point's samples are already in parts_dir (_journal): a kill in between

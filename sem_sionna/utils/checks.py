@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -23,6 +24,8 @@ __all__ = [
     "check_last_dim",
     "check_noise_variance",
     "check_probability",
+    "check_spatial_multiple",
+    "layer_or_config",
 ]
 
 
@@ -95,6 +98,26 @@ def check_last_dim(x, expected: int, name: str, multiple: bool = False) -> None:
     if bad:
         what = f"a multiple of {expected}" if multiple else f"{expected}"
         raise ValueError(f"last dimension of `{name}` must be {what}, got shape {tuple(x.shape)}")
+
+
+def check_spatial_multiple(images, multiple: int, name: str = "images") -> None:
+    """Raise ``ValueError`` if the (static) height or width of ``[b, H, W, C]`` images is
+    not a multiple of ``multiple`` (e.g. 4 for two stride-2 stages)."""
+    height, width = images.shape[1:3] if len(images.shape) == 4 else (None, None)
+    if height is not None and (height % multiple or (width or 0) % multiple):
+        raise ValueError(f"`{name}` height and width must be multiples of {multiple}, "
+                         f"got shape {tuple(images.shape)}")
+
+
+def layer_or_config(value, cls: type, name: str):
+    """``value`` if it is a ``cls``, or the ``cls`` deserialised from its Keras config
+    (a ``dict``, as ``get_config`` stores sub-layers); ``TypeError`` naming ``name``
+    otherwise."""
+    if isinstance(value, dict):
+        value = keras.saving.deserialize_keras_object(value)
+    if not isinstance(value, cls):
+        raise TypeError(f"`{name}` must be a {cls.__name__}, got {type(value).__name__}")
+    return value
 
 
 def check_noise_variance(no, name: str = "no") -> None:
