@@ -23,7 +23,7 @@ from sem_sionna.experiments.importance_mimo import (CIBAConfig, ClassificationCo
 
 QUICK = Config(
     image_size=32, num_classes=6, num_tx_ant=4, num_rx_ant=4,
-    n_train=4096, n_val=1024, n_test=6144, eval_batch_size=512, channel_draws=2,
+    n_train=4096, n_val=1024, n_test=8192, eval_batch_size=512, channel_draws=2,
     classifier=ClassifierConfig(width=16, depth=3, epochs=6, batch_size=64, lr=2e-3),
     vae=VAEConfig(latent_dim=32, filters=32, num_stages=3, epochs=20, batch_size=64, lr=2e-3,
                   kl_weight=0.1),

@@ -157,15 +157,15 @@ class ClassificationConfig(TrainingConfig):
 class Config:
     """S4 (Cao et al.): CIBA importance + EPA / MMSE / WMMSE allocation over SVD MIMO.
 
-    Sample size (quick): 6144 test images x 2 channel draws = 12288 samples per sweep
+    Sample size (quick): 8192 test images x 2 channel draws = 16384 samples per sweep
     point, paired across schemes and MSE models (same images, channels and noise).
-    One scheme's accuracy then has a 95 % half-width of about 0.7-0.9 points. Paired
+    One scheme's accuracy then has a 95 % half-width of about 0.6-0.8 points. Paired
     differences are much tighter (only the samples on which two schemes disagree
     count): with a per-sample std of an accuracy difference of 0.09-0.24 for
-    WMMSE-M - MMSE-M (measured at 16384 samples), the half-width is 0.16-0.43 points,
-    and 0.28-0.54 for a -M form against its plain one gives 0.5-0.95 points. The quick
-    profile was cut from 8192 test images and 15 CIBA epochs (whose loss is within 2 %
-    of its 15-epoch value after 8) to stay under 15 minutes on a 2-core CPU.
+    WMMSE-M - MMSE-M, the half-width is 0.14-0.37 points, and 0.28-0.54 for a -M form
+    against its plain one gives 0.4-0.8 points. CIBA trains 8 epochs in the quick
+    profile (its loss is within 2 % of its 15-epoch value by then), which keeps the
+    profile under 15 minutes on a 2-core CPU.
     Each split is encoded once; every scheme, SNR and draw then reuses the features
     (:func:`~sem_sionna.links.importance_mimo.transmit`'s ``features``), so a point
     costs the decoder, the evaluation classifier and MS-SSIM only. The searches use
