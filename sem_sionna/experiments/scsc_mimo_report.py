@@ -1,6 +1,8 @@
 """Figures and tables of the SCSC study: curves over SNR and CBR, ablations, BD rates, examples."""
 from __future__ import annotations
 
+import functools
+import math
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -15,50 +17,78 @@ from sem_sionna.utils.io import write_csv
 __all__ = ["BD_COLUMNS", "bd_table", "versus_table", "write_report", "plot_examples"]
 
 #: Columns of ``bd_rates.csv``.
-BD_COLUMNS = ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_psnr_db", "note"]
+BD_COLUMNS = ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_cbr_pct_ci95",
+              "bd_psnr_db", "bd_psnr_db_ci95", "n_points", "n_envelope", "note"]
+
+#: Fit of Table II's BD values (:mod:`sem_sionna.metrics.bjontegaard`): the piecewise
+#: cubic Hermite interpolant, which passes through every CBR point and needs two.
+BD_METHOD = "pchip"
 
 
-def bd_table(rows: Sequence[Mapping[str, Any]], anchor: str, tests: Sequence[str],
-             snrs: Sequence[float], channel: str = "rayleigh",
-             csi: str = "perfect") -> list[dict]:
-    """BD-CBR (at equal mIoU) and BD-PSNR (at equal CBR) of ``tests`` against ``anchor``.
+def _miou_pct(x, axis: int = 0):
+    return 100.0 * metrics.ratio_of_sums(x, axis=axis)
 
-    Curves are the sweep rows of each scheme at one SNR over its CBR points
-    (:func:`sem_sionna.metrics.bd_rate` / :func:`~sem_sionna.metrics.bd_psnr`, >= 4
-    points each). A curve that cannot be compared (too few points, no overlap, a flat
-    metric, or for BD-CBR an mIoU that does not rise strictly with the CBR) gets empty
-    values and the reason in ``note``.
+
+def bd_table(samples: metrics.PerImage, anchor: str, tests: Sequence[str],
+             snrs: Sequence[float], channel: str = "rayleigh", csi: str = "perfect", *,
+             n_resamples: int = 1000, seed: int = 0) -> list[dict]:
+    """Table II: BD-CBR (at equal mIoU) and BD-PSNR (at equal CBR) of ``tests`` against
+    ``anchor``, with paired bootstrap 95 % half-widths over the test images.
+
+    A scheme's curve is its points at one SNR over its CBR points. BD-CBR compares the
+    operational curves (:func:`sem_sionna.metrics.rd_envelope`: a link given a CBR can
+    send any smaller block, so a CBR point that a smaller one matches in mIoU adds
+    nothing), which rise strictly in mIoU as the inversion needs; BD-PSNR compares the
+    PSNR of every point. Both use :data:`BD_METHOD`, and each bootstrap resample of the
+    images recomputes the points, the envelopes and the BD values
+    (:func:`sem_sionna.metrics.bd_ci95`). A comparison that is undefined (too few
+    points, no overlap) gets empty values and the reason in ``note``.
 
     Output
     ------
     rows : list of dict -- :data:`BD_COLUMNS`; ``bd_cbr_pct`` < 0 means less bandwidth
-        than the anchor for the same mIoU.
+        than the anchor for the same mIoU; ``n_points`` / ``n_envelope``: the scheme's
+        CBR points and those on its operational curve.
     """
     def curve(scheme, snr):
-        sel = sorted((r for r in rows if r["scheme"] == scheme and r["channel"] == channel
-                      and r["csi"] == csi and abs(float(r["snr_db"]) - snr) < 1e-9),
-                     key=lambda r: float(r["cbr"]))
-        return (np.array([float(r["cbr"]) for r in sel]),
-                np.array([float(r["miou"]) for r in sel]),
-                np.array([float(r["psnr"]) for r in sel]))
+        sel = sorted(samples.select(scheme, channel=channel, csi=csi, snr_db=snr),
+                     key=lambda pv: float(pv[0]["cbr"]))
+        return (np.array([float(p["cbr"]) for p, _ in sel]),
+                [samples.sample(p, "miou") for p, _ in sel],
+                [samples.sample(p, "psnr") for p, _ in sel])
 
+    bd_cbr = functools.partial(metrics.bd_rate, method=BD_METHOD)
+    bd_psnr = functools.partial(metrics.bd_psnr, method=BD_METHOD)
+    boot = {"n_resamples": n_resamples, "seed": seed}
     table = []
     for snr in snrs:
         r_a, m_a, p_a = curve(anchor, float(snr))
         for scheme in (anchor, *tests):
             r_t, m_t, p_t = curve(scheme, float(snr))
             entry = {"scheme": scheme, "channel": channel, "csi": csi, "snr_db": float(snr),
-                     "bd_cbr_pct": None, "bd_psnr_db": None, "note": ""}
+                     "bd_cbr_pct": None, "bd_cbr_pct_ci95": None, "bd_psnr_db": None,
+                     "bd_psnr_db_ci95": None, "n_points": len(r_t), "n_envelope": 0,
+                     "note": ""}
+            if not len(r_t) or not len(r_a):
+                entry["note"] = f"no points of {scheme if not len(r_t) else anchor}"
+                table.append(entry)
+                continue
+            q_t = [float(_miou_pct(x)) for x in m_t]
+            entry["n_envelope"] = len(metrics.rd_envelope(r_t, q_t)[0])
             notes = []
-            try:
-                entry["bd_cbr_pct"] = metrics.bd_rate(r_a, 100.0 * m_a, r_t, 100.0 * m_t)
-            except ValueError as err:
-                # bd_rate names its quality axis PSNR; here it is mIoU in percent
-                notes.append(f"BD-CBR: {str(err).replace('PSNR', 'mIoU [%]')}")
-            try:
-                entry["bd_psnr_db"] = metrics.bd_psnr(r_a, p_a, r_t, p_t)
-            except ValueError as err:
-                notes.append(f"BD-PSNR: {err}")
+            for name, bd, samp_a, samp_t, stat, kw in (
+                    ("bd_cbr_pct", bd_cbr, m_a, m_t, _miou_pct, {"envelope": True}),
+                    ("bd_psnr_db", bd_psnr, p_a, p_t, metrics.row_mean, {})):
+                try:
+                    value, ci = metrics.bd_ci95(bd, r_a, samp_a, r_t, samp_t,
+                                                statistic=stat, **kw, **boot)
+                except ValueError as err:  # bd_rate names its quality axis PSNR
+                    notes.append(f"{name}: " + (str(err).replace("PSNR", "mIoU [%]")
+                                                if kw else str(err)))
+                    continue
+                entry[name], entry[f"{name}_ci95"] = value, ci
+                if not math.isfinite(ci):
+                    notes.append(f"{name}: undefined on over 2.5 % of the resamples")
             entry["note"] = "; ".join(notes)
             table.append(entry)
     return table
@@ -108,8 +138,9 @@ def write_report(rows: Sequence[Mapping[str, Any]], out: Path, config: Config, c
              for s in ABLATION_SCHEMES]
     plot.metric_vs_snr(abl, "miou", out / "ablation.png", panels=(),
                        title=f"Ablations (Fig. 16), 2x2 MIMO Rayleigh, Q={q_abl}")
-    table = bd_table(rows, "digital", ("scsc", *JSCC_SCHEMES), sw.snr_cbr)
-    write_csv(out / "bd_rates.csv", list(table[0]) if table else BD_COLUMNS,
+    table = bd_table(metrics.PerImage.load(out / "per_image.npz"), "digital",
+                     ("scsc", *JSCC_SCHEMES), sw.snr_cbr)
+    write_csv(out / "bd_rates.csv", BD_COLUMNS,
               [{k: utils.format_value(v) for k, v in t.items()} for t in table])
     record.set("bd_rates", table)
     record.set("ablation_mean_miou", dict(zip(ABLATION_SCHEMES, means)))

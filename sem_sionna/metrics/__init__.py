@@ -5,7 +5,7 @@ The TensorFlow metrics accept NumPy arrays or tensors and return tensors; the
 Bjontegaard metrics are NumPy and return Python floats.
 """
 from .bits import ber, bler, flip_cost, per_level_ber
-from .bjontegaard import bd_psnr, bd_rate
+from .bjontegaard import BD_METHODS, bd_ci95, bd_psnr, bd_rate, rd_envelope
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
 from .claims import (CLAIM_KEYS, Claim, claims_markdown, evaluate_claims, replace_marked_block,
                      write_claims)
@@ -34,6 +34,9 @@ __all__ = [
     "flip_cost",
     "bd_rate",
     "bd_psnr",
+    "bd_ci95",
+    "rd_envelope",
+    "BD_METHODS",
     "mean_ci95",
     "bootstrap_ci95",
     "ratio_ci95",

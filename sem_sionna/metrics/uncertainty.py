@@ -123,8 +123,13 @@ def _batch(samples: Sequence[np.ndarray], n_resamples: int) -> int:
 
 
 def _bootstrap_interval(samples: Sequence[np.ndarray], statistic: Statistic,
-                        n_resamples: int, seed: int) -> tuple[float, float]:
-    """Percentile interval of ``statistic(*samples)`` from a paired bootstrap over rows."""
+                        n_resamples: int, seed: int,
+                        max_undefined: float = 0.0) -> tuple[float, float]:
+    """Percentile interval of ``statistic(*samples)`` from a paired bootstrap over rows.
+
+    With ``max_undefined > 0`` the interval is taken over the resamples whose statistic
+    is finite when they are at least ``1 - max_undefined`` of all, else ``(-inf, inf)``.
+    """
     n = samples[0].shape[0]
     if n < 2:
         return math.nan, math.nan
@@ -134,7 +139,15 @@ def _bootstrap_interval(samples: Sequence[np.ndarray], statistic: Statistic,
                               batch=_batch(samples, n_resamples), vectorized=True,
                               paired=True, axis=0, confidence_level=CONFIDENCE,
                               method="percentile", rng=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    if max_undefined <= 0.0:
+        return float(res.confidence_interval.low), float(res.confidence_interval.high)
+    dist = np.asarray(res.bootstrap_distribution, np.float64).ravel()
+    finite = dist[np.isfinite(dist)]
+    if finite.size < (1.0 - max_undefined) * dist.size:
+        return -math.inf, math.inf
+    tail = 50.0 * (1.0 - CONFIDENCE)
+    low, high = np.percentile(finite, [tail, 100.0 - tail])
+    return float(low), float(high)
 
 
 def _check_resampling(n_resamples: int, seed) -> None:
@@ -146,7 +159,7 @@ def _check_resampling(n_resamples: int, seed) -> None:
 
 
 def bootstrap_ci95(samples, statistic: Statistic, *, n_resamples: int = 2000,
-                   seed: int = 0) -> tuple[float, float]:
+                   seed: int = 0, max_undefined: float = 0.0) -> tuple[float, float]:
     """Estimate and 95 % half-width of a statistic of row-aligned samples.
 
     Parameters
@@ -157,6 +170,10 @@ def bootstrap_ci95(samples, statistic: Statistic, *, n_resamples: int = 2000,
         ``scipy.stats.bootstrap`` (e.g. :func:`row_mean`, :func:`ratio_of_sums`).
     n_resamples : int -- bootstrap resamples.
     seed : int -- seed of the resampling generator; same seed, same interval.
+    max_undefined : float in [0, 1) -- share of resamples whose statistic may be NaN
+        (a statistic undefined on some resamples, e.g. a BD-rate whose curves stop
+        overlapping): the interval is taken over the others, and is infinite when more
+        are undefined. 0 (default): scipy's interval as it is (NaN if any is).
 
     Output
     ------
@@ -164,6 +181,9 @@ def bootstrap_ci95(samples, statistic: Statistic, *, n_resamples: int = 2000,
         width of the percentile interval (NaN when ``n < 2``).
     """
     _check_resampling(n_resamples, seed)
+    if isinstance(max_undefined, bool) or not isinstance(max_undefined, (int, float)) \
+            or not 0.0 <= max_undefined < 1.0:
+        raise ValueError(f"`max_undefined` must be a number in [0, 1), got {max_undefined!r}")
     if isinstance(samples, np.ndarray) or not isinstance(samples, (list, tuple)):
         samples = (samples,)
     arrays = [_as_sample(s, f"samples[{i}]") for i, s in enumerate(samples)]
@@ -173,7 +193,7 @@ def bootstrap_ci95(samples, statistic: Statistic, *, n_resamples: int = 2000,
             raise ValueError(f"`samples[{i}]` has {a.shape[0]} rows, `samples[0]` has {n}: "
                              "rows must be aligned")
     estimate = float(statistic(*arrays, axis=0))
-    low, high = _bootstrap_interval(arrays, statistic, n_resamples, seed)
+    low, high = _bootstrap_interval(arrays, statistic, n_resamples, seed, max_undefined)
     return estimate, (high - low) / 2
 
 

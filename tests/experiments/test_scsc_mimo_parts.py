@@ -9,6 +9,7 @@ from sem_sionna.experiments.scsc_mimo import ChainConfig, Config
 from sem_sionna.experiments.scsc_mimo_report import bd_table
 from sem_sionna.experiments.scsc_mimo_sweep import (JSCC_SCHEMES, SceneData,
                                                     mimo_channel_config, sweep_points)
+from sem_sionna.metrics import PerImage
 from sem_sionna.phy import MIMOChannel
 
 
@@ -86,27 +87,49 @@ def test_sweep_grid_covers_every_scheme_once_per_point(smoke_config):
     assert {p["q"] for p in grid if p["scheme"] == "jpeg"} == {config.chain.q_gen}
 
 
-def test_bd_table_recovers_a_known_rate_saving():
+def _bd_samples(curves, n=64, seed=0):
+    """PerImage of schemes ``{name: [(cbr, miou, psnr)]}``: per-image counts and PSNRs
+    with noise of mean 0 over the images, so every point's mIoU and PSNR are exact."""
+    rng = np.random.default_rng(seed)
+    samples = PerImage()
+
+    def centred(scale):
+        e = scale * rng.standard_normal(n)
+        return e - e.mean()
+
+    for scheme, points in curves.items():
+        for cbr, miou, psnr in points:
+            union = np.full((n, 1), 100.0)
+            samples.add({"scheme": scheme, "channel": "rayleigh", "csi": "perfect",
+                         "snr_db": 10.0, "cbr": float(cbr)},
+                        {"psnr": psnr + centred(1.0),
+                         "iou_intersection": 100.0 * miou + centred(5.0)[:, None],
+                         "iou_union": union})
+    return samples
+
+
+def test_bd_table_recovers_a_known_rate_saving_with_intervals():
     cbr = np.array([0.05, 0.08, 0.12, 0.18, 0.27])
-    quality = np.log(cbr)
-    rows = []
-    for scheme, scale in (("digital", 1.0), ("scsc", 0.8)):
-        for r, q in zip(cbr, quality):
-            rows.append({"scheme": scheme, "channel": "rayleigh", "csi": "perfect",
-                         "snr_db": 10.0, "cbr": r * scale, "miou": 0.5 + 0.1 * q,
-                         "psnr": 30.0 + 3.0 * q})
-    rows.append({**rows[0], "scheme": "short"})
-    # mIoU falls between the 2nd and 3rd point: BD-CBR refuses it, BD-PSNR is kept
-    rows += [{**r, "scheme": "dip", "miou": r["miou"] - (0.2 if i == 2 else 0.0)}
-             for i, r in enumerate(rows[:5])]
-    table = {t["scheme"]: t for t in bd_table(rows, "digital", ["scsc", "short", "dip"],
-                                              [10.0])}
-    assert table["dip"]["bd_cbr_pct"] is None and "rise strictly" in table["dip"]["note"]
-    assert table["dip"]["bd_psnr_db"] is not None
-    np.testing.assert_allclose(table["scsc"]["bd_cbr_pct"], -20.0, atol=1e-6)
-    np.testing.assert_allclose(table["scsc"]["bd_psnr_db"], -3.0 * np.log(0.8), atol=1e-6)
+    miou, psnr = 0.5 + 0.1 * np.log(cbr), 30.0 + 3.0 * np.log(cbr)
+    digital = list(zip(cbr, miou, psnr))
+    # mIoU falls between the 2nd and 3rd point: the operational curve skips that point
+    dip = [(c, m - (0.2 if i == 2 else 0.0), p) for i, (c, m, p) in enumerate(digital)]
+    samples = _bd_samples({"digital": digital,
+                           "scsc": [(0.8 * c, m, p) for c, m, p in digital],
+                           "short": digital[:1], "dip": dip})
+    table = {t["scheme"]: t for t in bd_table(samples, "digital", ["scsc", "short", "dip"],
+                                              [10.0], n_resamples=200)}
+    scsc = table["scsc"]
+    np.testing.assert_allclose(scsc["bd_cbr_pct"], -20.0, atol=1e-6)
+    np.testing.assert_allclose(scsc["bd_psnr_db"], -3.0 * np.log(0.8), atol=1e-6)
+    assert 0.0 < scsc["bd_cbr_pct_ci95"] < 20.0 and 0.0 < scsc["bd_psnr_db_ci95"] < 1.0
     np.testing.assert_allclose(table["digital"]["bd_cbr_pct"], 0.0, atol=1e-9)
-    assert table["short"]["bd_cbr_pct"] is None and "4 points" in table["short"]["note"]
+    assert table["digital"]["bd_cbr_pct_ci95"] == pytest.approx(0.0, abs=1e-9)
+    assert (table["dip"]["n_points"], table["dip"]["n_envelope"]) == (5, 4)
+    # log-CBR is linear in mIoU here: the four points left are on the anchor's line
+    np.testing.assert_allclose(table["dip"]["bd_cbr_pct"], 0.0, atol=1e-9)
+    np.testing.assert_allclose(table["dip"]["bd_psnr_db"], 0.0, atol=1e-9)
+    assert table["short"]["bd_cbr_pct"] is None and "at least 2" in table["short"]["note"]
 
 
 def test_imperfect_csi_channel_has_the_configured_error_variance():
