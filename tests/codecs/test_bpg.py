@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 
 from sem_sionna import codecs
-from sem_sionna.codecs import bpg
-from sem_sionna.codecs.base import DecodeError, to_float, to_uint8
+from sem_sionna.codecs.base import DecodeError, to_uint8
 from sem_sionna.codecs.libbpg import bpgdec, bpgenc, find_libbpg
 from sem_sionna.data.embedded import embedded_patches
 

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from sem_sionna import sweep, utils
+from sem_sionna import utils
 from sem_sionna.metrics import PerImage
 
 SCRIPT = textwrap.dedent("""
