@@ -24,6 +24,10 @@ BD_COLUMNS = ["scheme", "channel", "csi", "snr_db", "bd_cbr_pct", "bd_cbr_pct_ci
 #: cubic Hermite interpolant, which passes through every CBR point and needs two.
 BD_METHOD = "pchip"
 
+#: Share of bootstrap resamples on which a BD value may be undefined before its
+#: half-width is reported as infinite (:func:`sem_sionna.metrics.bd_ci95`).
+BD_MAX_UNDEFINED = 0.025
+
 
 def _miou_pct(x, axis: int = 0):
     return 100.0 * metrics.ratio_of_sums(x, axis=axis)
@@ -59,7 +63,7 @@ def bd_table(samples: metrics.PerImage, anchor: str, tests: Sequence[str],
 
     bd_cbr = functools.partial(metrics.bd_rate, method=BD_METHOD)
     bd_psnr = functools.partial(metrics.bd_psnr, method=BD_METHOD)
-    boot = {"n_resamples": n_resamples, "seed": seed}
+    boot = {"n_resamples": n_resamples, "seed": seed, "max_undefined": BD_MAX_UNDEFINED}
     table = []
     for snr in snrs:
         r_a, m_a, p_a = curve(anchor, float(snr))
@@ -76,19 +80,20 @@ def bd_table(samples: metrics.PerImage, anchor: str, tests: Sequence[str],
             q_t = [float(_miou_pct(x)) for x in m_t]
             entry["n_envelope"] = len(metrics.rd_envelope(r_t, q_t)[0])
             notes = []
-            for name, bd, samp_a, samp_t, stat, kw in (
-                    ("bd_cbr_pct", bd_cbr, m_a, m_t, _miou_pct, {"envelope": True}),
-                    ("bd_psnr_db", bd_psnr, p_a, p_t, metrics.row_mean, {})):
+            # (column, BD function, samples, statistic, envelope, quality axis)
+            for name, bd, samp_a, samp_t, stat, envelope, axis in (
+                    ("bd_cbr_pct", bd_cbr, m_a, m_t, _miou_pct, True, "mIoU [%]"),
+                    ("bd_psnr_db", bd_psnr, p_a, p_t, metrics.row_mean, False, "PSNR")):
                 try:
-                    value, ci = metrics.bd_ci95(bd, r_a, samp_a, r_t, samp_t,
-                                                statistic=stat, **kw, **boot)
+                    value, ci = metrics.bd_ci95(bd, r_a, samp_a, r_t, samp_t, statistic=stat,
+                                                envelope=envelope, **boot)
                 except ValueError as err:  # bd_rate names its quality axis PSNR
-                    notes.append(f"{name}: " + (str(err).replace("PSNR", "mIoU [%]")
-                                                if kw else str(err)))
+                    notes.append(f"{name}: {str(err).replace('PSNR', axis)}")
                     continue
                 entry[name], entry[f"{name}_ci95"] = value, ci
                 if not math.isfinite(ci):
-                    notes.append(f"{name}: undefined on over 2.5 % of the resamples")
+                    notes.append(f"{name}: undefined on over {100 * BD_MAX_UNDEFINED:g} % "
+                                 "of the resamples")
             entry["note"] = "; ".join(notes)
             table.append(entry)
     return table

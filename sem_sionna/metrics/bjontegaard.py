@@ -169,11 +169,16 @@ def rd_envelope(rate, quality) -> tuple[np.ndarray, np.ndarray]:
     return rate[keep], quality[keep]
 
 
+def _bd_of(bd: Callable[..., float], r_a, q_a, r_t, q_t, envelope: bool) -> float:
+    """``bd`` of the two curves, or of their operational curves with ``envelope``."""
+    if envelope:
+        (r_a, q_a), (r_t, q_t) = rd_envelope(r_a, q_a), rd_envelope(r_t, q_t)
+    return bd(r_a, q_a, r_t, q_t)
+
+
 def _bd_or_nan(bd: Callable[..., float], r_a, q_a, r_t, q_t, envelope: bool) -> float:
     try:
-        if envelope:
-            (r_a, q_a), (r_t, q_t) = rd_envelope(r_a, q_a), rd_envelope(r_t, q_t)
-        return bd(r_a, q_a, r_t, q_t)
+        return _bd_of(bd, r_a, q_a, r_t, q_t, envelope)
     except ValueError:
         return float("nan")
 
@@ -220,10 +225,7 @@ def bd_ci95(bd: Callable[..., float], rate_anchor, samples_anchor: Sequence, rat
                          f"and `samples_test` {len(samples_test)}")
     n_a = r_a.size
     full = [float(statistic(np.asarray(x, np.float64), axis=0)) for x in samples]
-    (ra, qa), (rt, qt) = (r_a, full[:n_a]), (r_t, full[n_a:])
-    if envelope:
-        (ra, qa), (rt, qt) = rd_envelope(ra, qa), rd_envelope(rt, qt)
-    bd(ra, qa, rt, qt)  # raises ValueError when undefined on the full samples
+    _bd_of(bd, r_a, full[:n_a], r_t, full[n_a:], envelope)  # raises when undefined
 
     def curves_bd(*xs, axis):
         q = np.stack([np.asarray(statistic(x, axis=axis), np.float64) for x in xs])
