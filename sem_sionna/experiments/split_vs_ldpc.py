@@ -89,13 +89,19 @@ def train_models(cfg: Config, train_images, val_images, args: argparse.Namespace
         learned, h0 = train_learned_interface(cfg, train_images, val_images, store, args.seed)
     with record.stage("train_deepjscc"):
         deepjscc, hd = train_deepjscc(cfg, train_images, val_images, store, args.seed)
-    record.set("parameters", {
-        "split_jscc": describe(split), "deepjscc": describe(deepjscc),
-        **{_s0_name(v) + ("" if ch == "awgn" else f" (trained over {ch})"): describe(ls)
-           for ch, variants in learned.items() for v, ls in variants.items()}})
+    record.set("parameters", parameter_counts(split, learned, deepjscc))
     histories = {**h1, **h0, **hd}
     record.set("training", histories)
     return Models(split, learned, deepjscc, histories)
+
+
+def parameter_counts(split: dict, learned: dict, deepjscc: dict) -> dict:
+    """run.json's ``parameters``: trainable weights per scheme and CBR (:func:`describe`);
+    S0's models trained over another channel than AWGN are named ``"<scheme> (trained over
+    <channel>)"``."""
+    return {"split_jscc": describe(split), "deepjscc": describe(deepjscc),
+            **{_s0_name(v) + ("" if ch == "awgn" else f" (trained over {ch})"): describe(ls)
+               for ch, variants in learned.items() for v, ls in variants.items()}}
 
 
 def _s0_name(variant: str) -> str:
