@@ -25,7 +25,8 @@ def test_learned_interface_with_swin_source(tmp_path):
     images = _images()
     links, hist = svl.train_learned_interface(cfg, images[:48], images[48:], WeightStore(tmp_path),
                                               seed=0, log=lambda line: None)
-    assert set(links) == {"awgn"}  # Rayleigh models: the next-but-one test
+    # Rayleigh models: test_s0_rayleigh_models_are_trained_over_rayleigh_and_used_there
+    assert set(links) == {"awgn"}
     links = links["awgn"]
     link = links["full"][1 / 24]
     assert isinstance(link.source_mapper, SwinSourceMapper)

@@ -6,6 +6,7 @@ seed's effect on the runner.
 """
 import keras
 import numpy as np
+
 from sem_sionna import phy, sweep
 
 COLUMNS = ["scheme", "channel", "cbr", "snr_db", "psnr", "n_images"]
