@@ -23,8 +23,8 @@ from sem_sionna.experiments.importance_mimo import (CIBAConfig, ClassificationCo
 
 QUICK = Config(
     image_size=32, num_classes=6, num_tx_ant=4, num_rx_ant=4,
-    n_train=4096, n_val=1024, n_test=8192, eval_batch_size=512, channel_draws=2,
-    classifier=ClassifierConfig(width=16, depth=3, epochs=6, batch_size=64, lr=2e-3),
+    n_train=4096, n_val=1024, n_test=8192, eval_batch_size=1024, channel_draws=2,
+    classifier=ClassifierConfig(width=12, depth=3, epochs=6, batch_size=64, lr=2e-3),
     vae=VAEConfig(latent_dim=32, filters=32, num_stages=3, epochs=20, batch_size=64, lr=2e-3,
                   kl_weight=0.1),
     ciba=CIBAConfig(units=64, epochs=8, batch_size=64, lr=2e-3),
@@ -32,7 +32,7 @@ QUICK = Config(
     alphas=(0.0, 0.5, 1.0, 2.0, 4.0),
     search_snr_db=(-10.0, -5.0, 0.0, 5.0, 10.0, 15.0),
     thresholds=(0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0),
-    perturb_snr_db=0.0,
+    perturb_snr_db=0.0, perturb_images=2048,
     snr_db=(-10.0, -5.0, 0.0, 5.0, 10.0, 15.0),
     classification=ClassificationConfig(units=64, epochs=8, batch_size=64, lr=2e-3,
                                         ciba_epochs=10),
@@ -46,7 +46,7 @@ PROFILES = {
                       kl_weight=0.1),
         ciba=CIBAConfig(units=16, epochs=1, batch_size=64, lr=2e-3),
         betas=(1e-4, 1e-3, 1e-2), alphas=(0.0, 2.0, 4.0), search_snr_db=(0.0, 10.0),
-        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0), channel_draws=2,
+        thresholds=(0.0, 1.0, 2.0), snr_db=(0.0, 10.0), channel_draws=2, perturb_images=32,
         classification=ClassificationConfig(units=16, epochs=1, batch_size=64, lr=2e-3,
                                             ciba_epochs=1)),
     "quick": QUICK,

@@ -124,10 +124,11 @@ def phif_plif(models: Models, config: Config, beta: float, test: Split, out_dir,
 
     For each threshold ``tau`` in ``config.thresholds`` (bits), Gaussian noise at the
     feature SNR ``config.perturb_snr_db`` is added to the features with ``I >= tau``
-    (PHIF) or ``I < tau`` (PLIF) and the decoded images are scored. Writes
-    ``phif_plif.csv``, ``phif_plif.png`` and ``phif_plif_examples.png``.
+    (PHIF) or ``I < tau`` (PLIF) and the decoded images are scored (the first
+    ``config.perturb_images`` of ``test``, or all). Writes ``phif_plif.csv``,
+    ``phif_plif.png`` and ``phif_plif_examples.png``.
     """
-    images, labels = test
+    images, labels = (part[:config.perturb_images] for part in test)
     x = features(models, images)
     importance = np.asarray(models.predictors[beta].importance(tf.constant(x)))
     noise_var = snrdb2no(config.perturb_snr_db)
@@ -140,6 +141,7 @@ def phif_plif(models: Models, config: Config, beta: float, test: Split, out_dir,
             perturbed = importance >= tau if mode == "PHIF" else importance < tau
             rows.append({"mode": mode, "threshold": tau,
                          "n_perturbed": float(np.mean(np.sum(perturbed, axis=-1))),
+                         "n_images": len(images),
                          **_with_ci95(score_images(images, x_hat, labels,
                                                    models.classifier))})
             examples[(mode, tau)] = x_hat[:NUM_EXAMPLES]

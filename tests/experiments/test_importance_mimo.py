@@ -63,6 +63,8 @@ def test_smoke_run_writes_outputs(smoke_out):
         assert col in rows[0]
     assert {r["scheme"] for r in rows} == {"EUB", *ALLOCATION_SCHEMES}
     assert all(np.isfinite(r["psnr"]) and 0 <= r["accuracy"] <= 1 for r in rows)
+    perturbed = read_csv(smoke_out / "phif_plif.csv")  # the smoke profile's subset of 64
+    assert {r["n_images"] for r in perturbed} == {32}
 
 
 @pytest.mark.slow
@@ -96,6 +98,7 @@ def test_config_converts_sequences_to_tuples(script):
     ("n_train", 0), ("eval_batch_size", 1.5), ("num_tx_ant", 3), ("betas", ()),
     ("betas", (-1.0,)), ("alphas", (1.0, 1.0)), ("snr_db", (0.0, float("nan"))),
     ("schemes", ("WF",)), ("schemes", "EPA"), ("perturb_snr_db", "0"), ("image_size", 20),
+    ("perturb_images", 0),
     ("channel_draws", 0), ("select_metric", "ms_ssim"), ("mse_models", ("mmse",)),
     ("mse_models", ("zf", "zf")),
     ("vae", {"latent_dim": 16}),
