@@ -56,8 +56,9 @@ class ChainConfig:
     ------
     qualities : tuple of int -- codec QPs ``Q`` of the chain (PPEN's QA input), 0..51.
     q_main : int -- ``Q`` of the SNR curves; one of ``qualities``.
-    q_gen : int -- ``Q`` whose block length the JPEG / JPEG2000 runs use; one of
-        ``qualities``.
+    q_gen : int -- ``Q`` whose block length the JPEG / JPEG2000 runs use (each codec
+        at its best quality within that block); one of ``qualities``. Small images need
+        a large block: a 64x64 baseline JPEG with its tables is ~320 bytes at quality 1.
     n_budget : int -- training images whose HEVC sizes set each ``Q``'s block length.
     budget_quantile : float in (0, 1] -- block payload = this quantile of those sizes
         (bytes), so that most images fit.
@@ -324,7 +325,7 @@ class Config:
         200 (quick) resolves gaps of ~0.01 mIoU between schemes that disagree on a few
         images, the size of S3's ablation gaps (Fig. 16).
     n_val : int -- validation images (training split, another seed): SCSC's early
-        stopping.
+        stopping and the (Q, code rate) choice of every selecting point.
     batch_size : int -- images per training step (proxy targets: twice as many).
     chain, segnet, pcen, proxy, scsc, jscc, sweep -- the nested configs above.
     snr_range : (float, float) -- training SNR range, dB (uniform per image).
