@@ -86,7 +86,8 @@ CLAIMS = (
                 Threshold("miou_diff", "<", 0.0, where={"versus": "deepjscc_mimo"},
                           table="fig8"))),
     Claim("fig12a_ppen_helps_other_codecs", "S3 Fig. 12(a)",
-          "PPEN trained with BPG also raises the mIoU of JPEG and JPEG2000 chains",
+          "SCSC's PPEN and PCEN, trained with BPG and not fine-tuned, also raise the mIoU "
+          "of JPEG and JPEG2000 chains (SCSC (JPEG) vs JPEG, SCSC (JPEG2000) vs JPEG2000)",
           AllOf(Greater("scsc_jpeg", "jpeg", "miou", where={"channel": "rayleigh"}),
                 Greater("scsc_jpeg2000", "jpeg2000", "miou", where={"channel": "rayleigh"}))),
     Claim("fig16_ablations_below_scsc", "S3 Fig. 16",
