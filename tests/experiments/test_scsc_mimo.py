@@ -6,16 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scenario_scripts import load_scenario
+from scenario_scripts import TRAINED_RTOL, load_scenario
 
 from sem_sionna.utils.io import read_csv, read_csv_raw
 
 EXPECTED = Path(__file__).resolve().parents[1] / "expected" / "scsc_mimo.csv"
 KEY = ("scheme", "channel", "csi", "cbr", "snr_db")
-# The smoke run is deterministic on a CPU (seeded data, weights, channels and noise) and
-# metrics.csv holds 6 significant digits, so a rerun reproduces every cell: 1e-6 relative
-# only absorbs the last printed digit.
-RTOL, ATOL = 1e-6, 1e-9
+# The smoke run is deterministic on one CPU (seeded data, weights, channels and noise);
+# every mIoU goes through the trained SegNet, whose last bits differ across instruction
+# sets, so the golden allows TRAINED_RTOL (a rerun on one machine reproduces every cell).
+RTOL, ATOL = TRAINED_RTOL, 1e-9
 
 pytestmark = pytest.mark.slow
 

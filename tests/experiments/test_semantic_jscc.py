@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scenario_scripts import load_scenario
+from scenario_scripts import TRAINED_RTOL, load_scenario
 
 from sem_sionna.experiments.semantic_jscc import CLAIMS, CODEC_SCHEMES, COLUMNS, Config
 from sem_sionna.experiments.semantic_jscc_gsw import MAP_COLUMNS
@@ -14,9 +14,9 @@ from sem_sionna.metrics import CLAIM_KEYS, PerImage
 from sem_sionna.utils.io import read_csv
 
 EXPECTED = Path(__file__).resolve().parents[1] / "expected" / "semantic_jscc.csv"
-# metrics.csv holds 6 significant digits and the smoke run is deterministic (seeded
-# training, reseeded channels): one unit in the last written digit is the tolerance
-RTOL = 1e-5
+# the smoke run is deterministic on one CPU (seeded training, reseeded channels); every
+# row depends on trained weights, whose last bits differ across instruction sets
+RTOL = TRAINED_RTOL
 NUMERIC = ("snr_db", "snr_train_db", "cbr", "bpp", "psnr", "ms_ssim", "accuracy", "f1",
            "n_images", "fail_rate")
 
