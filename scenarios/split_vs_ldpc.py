@@ -33,14 +33,16 @@ PROFILES = {
     # started with the straight-through estimator, then S1's VIMCO (lr 1e-4: its gradient is
     # noisy at J = 8). S0 at M = 512 with mu moving 10x faster than the other weights
     # (384 steps instead of S0's ~98 k); S0's Rayleigh models (its Fig. 6 and the Rayleigh
-    # half of Fig. 7) get 6 epochs at the same lr (S0's 5x lr over Rayleigh is for its 1e-4)
+    # half of Fig. 7) get 6 epochs at the same lr (S0's 5x lr over Rayleigh is for its 1e-4);
+    # bit flip costs over 512 test patches (one bit's cost, ~2e-5 MSE, is about its own 95 %
+    # half-width at the sweep's 64)
     "quick": Config(n_train=2048, n_val=64, n_test=64, num_bits=2048, s0_num_bits=512,
                     filters=32, units=256, batch_size=32, lr=1e-3, vimco_samples=8,
                     stage2_estimator="vimco", vimco_lr=1e-4, stage1=Schedule(6),
                     stage2_warmup=Schedule(12), stage2=Schedule(3), s0_stage2=Schedule(12),
                     deepjscc=Schedule(8), s0_tokens=32, s0_embed_dim=64,
                     s0_transformer_blocks=1, mu_lr_scale=10.0, cbrs=(1 / 24, 1 / 48),
-                    s0_rayleigh_stage2=Schedule(6),
+                    s0_rayleigh_stage2=Schedule(6), flip_cost_images=512,
                     snr_db=(0.0, 3.0, 6.0, 9.0, 12.0, 15.0, 20.0)),
     # S1: M = 10000, N = 10, J = 100, lr 1e-5 (x0.8 on plateau), CIFAR-10 when cached;
     # VIMCO stages at batch 32 (J x 128 samples would need ~28 GiB, bench/paper_profile.py);

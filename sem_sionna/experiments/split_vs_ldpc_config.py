@@ -160,8 +160,9 @@ class Config:
     s0_ablations : tuple of "wo_ia" / "wo_ian" -- S0 Fig. 7 ablations, stage 2 retrained
         at the first CBR without interface attention / without the IAN (neither
         interface attention nor SE block).
-    flip_cost_images : int or None -- test images of the bit flip-cost measurement
-        (None: all).
+    flip_cost_images : int or None -- test-split images of the bit flip-cost
+        measurement, drawn beyond the ``n_test`` sweep images when larger (None: the
+        sweep's test images).
     batch_size : int -- images per step.
     lr : float -- Adam learning rate.
     vimco_samples : int -- J, VIMCO samples per image (S1).

@@ -1,9 +1,11 @@
 """split_vs_ldpc.Config: the profiles are configs, and bad fields raise naming the field."""
 import dataclasses
 
+import numpy as np
 import pytest
 from scenario_scripts import load_scenario
 
+from sem_sionna.experiments import split_vs_ldpc
 from sem_sionna.experiments.split_vs_ldpc import Config, Schedule, SwinConfig
 
 SMOKE = load_scenario("split_vs_ldpc").PROFILES["smoke"]
@@ -47,3 +49,17 @@ def test_schedule_checks_its_fields():
         Schedule(0)
     with pytest.raises(ValueError, match="steps"):
         Schedule(1, steps=0)
+
+
+def test_flip_cost_set_extends_the_test_images_from_the_test_split():
+    _, _, test = split_vs_ldpc.load_images(SMOKE, seed=3)
+    assert np.array_equal(split_vs_ldpc.flip_cost_set(SMOKE, 3, test), test)  # None: all
+    fewer = dataclasses.replace(SMOKE, flip_cost_images=len(test) // 2)
+    assert np.array_equal(split_vs_ldpc.flip_cost_set(fewer, 3, test), test[:len(test) // 2])
+    more = dataclasses.replace(SMOKE, flip_cost_images=3 * len(test))
+    extended = split_vs_ldpc.flip_cost_set(more, 3, test)
+    assert extended.shape == (3 * len(test), *test.shape[1:])
+    assert np.array_equal(extended[:len(test)], test)                # the sweep's images first
+    train = split_vs_ldpc.load_images(SMOKE, seed=3)[0]
+    flat = train.reshape(len(train), -1)
+    assert not any((flat == x.reshape(-1)).all(axis=1).any() for x in extended)  # test photos
