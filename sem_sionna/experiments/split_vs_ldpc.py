@@ -69,35 +69,28 @@ def load_images(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndar
         try:
             train, _ = data.cifar10("train", n=None if cfg.n_train is None
                                     else cfg.n_train + cfg.n_val)
-            return train[:-cfg.n_val], train[-cfg.n_val:], load_test_split(cfg, seed, cfg.n_test)
+            test, _ = data.cifar10("test", n=cfg.n_test)
+            return train[:-cfg.n_val], train[-cfg.n_val:], test
         except FileNotFoundError:
             pass  # no local CIFAR-10 cache: the embedded photos
     n_train = cfg.n_train or 2048
     train = data.embedded_patches(cfg.image_size, "train", n=n_train + cfg.n_val, seed=seed)
-    return train[:n_train], train[n_train:], load_test_split(cfg, seed, cfg.n_test)
-
-
-def load_test_split(cfg: Config, seed: int, n: int | None) -> np.ndarray:
-    """The first ``n`` images of the test split ``[n, H, W, 3]`` (CIFAR-10's test set when
-    asked for and cached, else patches of the embedded test photos); a prefix of a longer
-    call, so ``n > cfg.n_test`` extends the sweep's test set with further images."""
-    if cfg.dataset == "cifar10":
-        try:
-            return data.cifar10("test", n=n)[0]
-        except FileNotFoundError:
-            pass
-    return data.embedded_patches(cfg.image_size, "test", n=n, seed=seed)
+    return (train[:n_train], train[n_train:],
+            data.embedded_patches(cfg.image_size, "test", n=cfg.n_test, seed=seed))
 
 
 def flip_cost_set(cfg: Config, seed: int, test_images: np.ndarray) -> np.ndarray:
     """Images of S0's bit flip-cost measurement (``learned_eps.csv``): the first
     ``cfg.flip_cost_images`` of the test split, drawn beyond the sweep's ``n_test`` test
     images when more are asked for (a single bit's cost is a small MSE change, so it needs
-    more images than the sweep's means do); None: the sweep's test images."""
+    more images than the sweep's means do); None: the sweep's test images.
+
+    The test split of :func:`load_images` is a prefix of a longer one, so the extension
+    starts with ``test_images``."""
     n = cfg.flip_cost_images
     if n is None or n <= len(test_images):
         return test_images[:n]
-    return load_test_split(cfg, seed, n)
+    return load_images(dataclasses.replace(cfg, n_test=n), seed)[2]
 
 
 def train_models(cfg: Config, train_images, val_images, args: argparse.Namespace,
@@ -203,18 +196,17 @@ def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
                     title=f"AWGN, {cfg.example_snr_db:g} dB, CBR {cbr:.4g}")
 
 
-def interface_tables(cfg: Config, models: Models, val_images, test_images, out,
-                     record: sweep.RunRecord, flip_images=None) -> dict[str, list[dict]]:
+def interface_tables(cfg: Config, models: Models, val_images, test_images, flip_images, out,
+                     record: sweep.RunRecord) -> dict[str, list[dict]]:
     """``interface_ber.csv`` (S1, per level, SNR and CBR), ``learned_eps.csv`` (S0: eps
-    and flip cost per bit over ``flip_images``, default the test images),
+    and flip cost per bit over ``flip_images``, from :func:`flip_cost_set`),
     ``generalisation.csv`` (validation vs test PSNR), ``learning_curves.csv`` (per stage
     and epoch) and ``claim_margins.csv`` (the margins of S0 Fig. 7 and S1 Fig. 9 per
     epoch)."""
-    flip_images = test_images if flip_images is None else flip_images
     with record.stage("interface_tables"):
         tables = {
             "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
-            "learned_eps": learned_eps_rows(cfg, models.learned_interface["awgn"]["full"],
+            "learned_eps": learned_eps_rows(models.learned_interface["awgn"]["full"],
                                             flip_images),
             "generalisation": generalisation_rows(cfg, models, val_images, test_images),
             "learning_curves": learning_curve_rows(models.histories)}
@@ -267,8 +259,8 @@ def run(config: Config, args: argparse.Namespace) -> None:
         if args.shard is None:
             flip_images = flip_cost_set(config, args.seed, test_images)
             record.set("flip_cost_images", len(flip_images))
-            tables = interface_tables(config, models, val_images, test_images, args.out,
-                                      record, flip_images)
+            tables = interface_tables(config, models, val_images, test_images, flip_images,
+                                      args.out, record)
             plot_figures(config, rows, tables, schemes, test_images, args.out, record)
             with record.stage("claims"):
                 report.write_claims(args.out, CLAIMS, rows={"metrics": rows, **tables},

@@ -114,14 +114,12 @@ def interface_ber_rows(cfg: Config, split_links: dict, test_images) -> list[dict
     return rows
 
 
-def learned_eps_rows(cfg: Config, s0_links: dict, test_images) -> list[dict]:
+def learned_eps_rows(s0_links: dict, images) -> list[dict]:
     """S0 rows ``bit, eps, flip_cost, flip_cost_ci95``: the interface's eps and the
-    test-MSE increase when that bit alone is flipped (mean over the first
-    ``flip_cost_images`` of ``test_images``, e.g. from
+    test-MSE increase when that bit alone is flipped (mean over ``images``, from
     :func:`~sem_sionna.experiments.split_vs_ldpc.flip_cost_set`, with its 95 % t
     half-width over them)."""
     link = next(iter(s0_links.values()))
-    images = test_images[:cfg.flip_cost_images]
     bits = source_bits(link.source_mapper, images)
     cost, half = mean_ci95(flip_cost(
         lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits, images,
