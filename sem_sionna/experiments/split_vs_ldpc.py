@@ -24,6 +24,8 @@ from sem_sionna import data, links, plot, sweep, utils
 from sem_sionna.experiments import report
 from sem_sionna.experiments.split_vs_ldpc_config import Config, Schedule, SwinConfig
 from sem_sionna.experiments.split_vs_ldpc_report import (CLAIMS, claim_margin_rows,
+                                                         eps_flip_margin,
+                                                         flip_cost_agreement,
                                                          generalisation_rows,
                                                          interface_ber_rows, learned_eps_rows,
                                                          learning_curve_rows,
@@ -94,13 +96,19 @@ def flip_cost_set(cfg: Config, seed: int, test_images: np.ndarray) -> np.ndarray
 
 
 def train_models(cfg: Config, train_images, val_images, args: argparse.Namespace,
-                 record: sweep.RunRecord) -> Models:
-    """Train (or load) S1, S0 (and its ablations) and DeepJSCC, one timed stage each."""
+                 record: sweep.RunRecord, flip_images=None) -> Models:
+    """Train (or load) S1, S0 (and its ablations) and DeepJSCC, one timed stage each;
+    with ``flip_images`` (:func:`flip_cost_set`) S0's source stage logs its
+    eps-vs-flip-cost margin per epoch over them (:func:`eps_flip_margin`, a diagnostic
+    that never steers the training)."""
     store = WeightStore(args.out / "ckpt", retrain=args.retrain)
+    monitor = None if flip_images is None else (
+        lambda f, g, interface: eps_flip_margin(f, g, interface, flip_images))
     with record.stage("train_split_jscc"):
         split, h1 = train_split_jscc(cfg, train_images, val_images, store, args.seed)
     with record.stage("train_learned_interface"):
-        learned, h0 = train_learned_interface(cfg, train_images, val_images, store, args.seed)
+        learned, h0 = train_learned_interface(cfg, train_images, val_images, store, args.seed,
+                                              source_monitor=monitor)
     with record.stage("train_deepjscc"):
         deepjscc, hd = train_deepjscc(cfg, train_images, val_images, store, args.seed)
     record.set("parameters", parameter_counts(split, learned, deepjscc))
@@ -199,10 +207,11 @@ def plot_examples(cfg: Config, schemes, labels, test_images, out) -> None:
 def interface_tables(cfg: Config, models: Models, val_images, test_images, flip_images, out,
                      record: sweep.RunRecord) -> dict[str, list[dict]]:
     """``interface_ber.csv`` (S1, per level, SNR and CBR), ``learned_eps.csv`` (S0: eps
-    and flip cost per bit over ``flip_images``, from :func:`flip_cost_set`),
+    and flip cost per bit over ``flip_images``, from :func:`flip_cost_set`, exact and
+    Gauss-Newton; their agreement goes to run.json's ``flip_cost_gauss_newton``),
     ``generalisation.csv`` (validation vs test PSNR), ``learning_curves.csv`` (per stage
-    and epoch) and ``claim_margins.csv`` (the margins of S0 Fig. 7 and S1 Fig. 9 per
-    epoch)."""
+    and epoch) and ``claim_margins.csv`` (the margins of S0 Fig. 7, S1 Fig. 9 and S0's
+    eps-vs-flip-cost claim per epoch)."""
     with record.stage("interface_tables"):
         tables = {
             "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
@@ -215,6 +224,7 @@ def interface_tables(cfg: Config, models: Models, val_images, test_images, flip_
         for name, rows in tables.items():
             write_table(out / f"{name}.csv", rows)
     record.set("generalisation", tables["generalisation"])
+    record.set("flip_cost_gauss_newton", flip_cost_agreement(tables["learned_eps"]))
     return tables
 
 
@@ -251,13 +261,13 @@ def run(config: Config, args: argparse.Namespace) -> None:
         with record.stage("data"):
             train_images, val_images, test_images = load_images(config, args.seed)
             fallback = data.mean_image(train_images)
-        models = train_models(config, train_images, val_images, args, record)
+            flip_images = flip_cost_set(config, args.seed, test_images)
+        models = train_models(config, train_images, val_images, args, record, flip_images)
         with record.stage("select_mcs"):
             schemes = build_schemes(config, models, test_images.shape[1:], fallback,
                                     val_images, args.seed)
         rows = run_sweep(config, schemes, test_images, args, record)
         if args.shard is None:
-            flip_images = flip_cost_set(config, args.seed, test_images)
             record.set("flip_cost_images", len(flip_images))
             tables = interface_tables(config, models, val_images, test_images, flip_images,
                                       args.out, record)

@@ -4,14 +4,17 @@
   bits ``v`` of each reliability level (level 1 = the least reliable, ``eps_max``), per
   SNR and CBR over AWGN, with the 95 % interval over the test images.
 * ``learned_eps.csv`` -- S0: every bit's learned flip probability and its measured flip
-  cost (increase of the test MSE, pixels in [0, 1], when that bit alone is flipped).
+  cost (increase of the test MSE, pixels in [0, 1], when that bit alone is flipped), with
+  the Gauss-Newton estimate of that cost (``flip_cost_gn``) that the per-epoch margin uses.
 * ``learning_curves.csv`` -- per stage and epoch: training and validation PSNR, the
   learning rate and (S1's channel stage) the BER of every level; ``learning_curves.png``.
 * ``claim_margins.csv`` -- per epoch, the margin of the claims that the quick budget
   leaves open, from the training logs: S0 Fig. 7 (validation PSNR of the full IAN minus
   each ablation, per training channel, first CBR) and S1 Fig. 9 (``-rho``, Spearman's
-  rank correlation of the per-level training BER with the level, per CBR); positive
-  means the claim holds at that epoch. ``claim_margins.png``.
+  rank correlation of the per-level training BER with the level, per CBR) and S0's
+  eps-vs-importance claim (``-rho`` of eps with the Gauss-Newton flip cost over the
+  flip-cost images, per source epoch); positive means the claim holds at that epoch.
+  ``claim_margins.png``.
 * ``generalisation.csv`` -- PSNR of the source codes (error-free bits, and bits through
   their training interface) and of the end-to-end links at the highest SNR, on the
   validation patches (training photos) and on the test photos.
@@ -29,17 +32,21 @@ from sem_sionna.experiments.split_vs_ldpc_train import (ABLATION_SWITCHES, num_s
                                                         source_bits)
 from sem_sionna.plot.figure import new_figure, save_figure, style_axes
 from sem_sionna.metrics import (AllOf, Claim, DifferenceGrows, Greater, Less, RankCorrelation,
-                                SmallerDrop, flip_cost, mean_ci95, psnr)
+                                SmallerDrop, flip_cost, gauss_newton_flip_cost, mean_ci95,
+                                psnr)
 from sem_sionna.utils import derive_seed
 from sem_sionna.utils.io import format_value, write_csv
 
-__all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "generalisation_rows",
-           "learning_curve_rows", "claim_margin_rows", "plot_interface",
-           "plot_learning_curves", "plot_claim_margins", "write_table"]
+__all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "eps_flip_margin",
+           "flip_cost_agreement", "generalisation_rows", "learning_curve_rows",
+           "claim_margin_rows", "plot_interface", "plot_learning_curves",
+           "plot_claim_margins", "write_table"]
 
 #: CBRs of the seeds' figures.
 CBR_24, CBR_48 = 1 / 24, 1 / 48
 _AWGN = {"channel": "awgn"}
+#: S0's eps-vs-importance rule, on ``learned_eps`` rows; also evaluated per source epoch.
+_EPS_RULE = RankCorrelation("flip_cost", "eps", sign=-1, table="learned_eps")
 
 
 def _per_cbr(rule, where: dict, **kw):
@@ -81,8 +88,7 @@ CLAIMS = (
                 Greater("learned_interface", "learned_interface_wo_ian", "psnr",
                         where={"cbr": CBR_24}))),
     Claim("s0_eps_anticorrelated_with_flip_cost", "S0 Sec. II-B",
-          "important bits (high flip cost) get low flip probabilities eps",
-          RankCorrelation("flip_cost", "eps", sign=-1, table="learned_eps")),
+          "important bits (high flip cost) get low flip probabilities eps", _EPS_RULE),
 )
 
 
@@ -115,18 +121,52 @@ def interface_ber_rows(cfg: Config, split_links: dict, test_images) -> list[dict
 
 
 def learned_eps_rows(s0_links: dict, images) -> list[dict]:
-    """S0 rows ``bit, eps, flip_cost, flip_cost_ci95``: the interface's eps and the
-    test-MSE increase when that bit alone is flipped (mean over ``images``, from
+    """S0 rows ``bit, eps, flip_cost, flip_cost_ci95, flip_cost_gn``: the interface's eps,
+    the test-MSE increase when that bit alone is flipped (mean over ``images``, from
     :func:`~sem_sionna.experiments.split_vs_ldpc.flip_cost_set`, with its 95 % t
-    half-width over them)."""
+    half-width over them) and its Gauss-Newton estimate
+    (:func:`~sem_sionna.metrics.gauss_newton_flip_cost`, as :func:`eps_flip_margin`
+    computes it per epoch)."""
     link = next(iter(s0_links.values()))
     bits = source_bits(link.source_mapper, images)
     cost, half = mean_ci95(flip_cost(
         lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits, images,
         per_image=True))
+    estimate = gauss_newton_flip_cost(link.source_demapper, bits, images)
     eps = link.interface.eps.numpy()
     return [{"bit": m, "eps": float(eps[m]), "flip_cost": float(cost[m]),
-             "flip_cost_ci95": float(half[m])} for m in range(len(eps))]
+             "flip_cost_ci95": float(half[m]), "flip_cost_gn": float(estimate[m])}
+            for m in range(len(eps))]
+
+
+def eps_flip_margin(source_mapper, source_demapper, interface, images) -> dict[str, float]:
+    """S0's eps-vs-importance claim at the current weights: Spearman's rho of the bits'
+    Gauss-Newton flip cost over ``images`` with their eps, and its 95 % interval, by the
+    claim's own rule (history keys ``eps_flip_rho``, ``eps_flip_rho_low``,
+    ``eps_flip_rho_high``; NaN where undefined, e.g. all eps equal).
+
+    The exact flip cost of 512 bits over 512 patches takes about 70 s on two CPU cores,
+    too long for every epoch of the quick profile; the estimate takes about 1 s, and the
+    run checks it against the exact cost at the end (:func:`flip_cost_agreement`)."""
+    bits = source_bits(source_mapper, images)
+    cost = gauss_newton_flip_cost(source_demapper, bits, images)
+    eps = interface.eps.numpy()
+    ev = _EPS_RULE.evaluate(None, {"learned_eps": [
+        {"flip_cost": float(c), "eps": float(e)} for c, e in zip(cost, eps)]}).evidence
+    return {name: float("nan") if ev[key] is None else float(ev[key])
+            for name, key in (("eps_flip_rho", "rho"), ("eps_flip_rho_low", "low"),
+                              ("eps_flip_rho_high", "high"))}
+
+
+def flip_cost_agreement(rows: list[dict]) -> dict:
+    """How well the Gauss-Newton flip cost stands for the exact one on ``learned_eps``
+    rows: Spearman's rho between them with its 95 % interval (the per-epoch margin uses
+    only the estimate's ranks) and ``scale``, the ratio of their means."""
+    ev = RankCorrelation("flip_cost", "flip_cost_gn", sign=1).evaluate(None, rows).evidence
+    exact = np.mean([r["flip_cost"] for r in rows]) if rows else float("nan")
+    estimate = np.mean([r["flip_cost_gn"] for r in rows]) if rows else float("nan")
+    return {"spearman": ev["rho"], "low": ev["low"], "high": ev["high"], "n_bits": ev["n"],
+            "scale": float(estimate / exact) if exact else None}
 
 
 def _psnr_row(model: str, split: str, images, x_hat) -> dict:
@@ -204,24 +244,30 @@ def _flat_histories(histories: dict):
             yield name, hist
 
 
+_CURVE_KEYS = ("psnr", "lr", "ber", "eps_mean", "eps_std", "eps_flip_rho", "eps_flip_rho_low",
+               "eps_flip_rho_high")
+
+
 def learning_curve_rows(histories: dict) -> list[dict]:
     """One row per stage and epoch: ``stage, epoch, psnr, val_psnr, val_psnr_ci95, lr``
-    and, where logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std``
-    (``val_psnr_ci95``: the 95 % half-width over the validation patches, from that of
-    their MSE by the delta method)."""
+    and, where logged, ``ber`` and ``ber_level_i``, ``eps_mean`` / ``eps_std`` and
+    ``eps_flip_rho`` with its interval (:func:`eps_flip_margin`); ``val_psnr_ci95``: the
+    95 % half-width over the validation patches, from that of their MSE by the delta
+    method. A value stored as null (NaN) is left out."""
     rows = []
     for stage, hist in _flat_histories(histories):
         n = len(hist.get("loss", []))
         for e in range(n):
             row = {"stage": stage, "epoch": e + 1}
             for key, values in hist.items():
+                if values[e] is None:
+                    continue
                 if key == "val_mse":
                     row["val_psnr"] = float(-10.0 * np.log10(max(values[e], 1e-12)))
                 elif key == "val_mse_ci95":  # delta method: d PSNR = (10 / ln 10) dMSE / MSE
                     mse = max(hist["val_mse"][e], 1e-12)
                     row["val_psnr_ci95"] = float(10.0 / np.log(10.0) * values[e] / mse)
-                elif key in ("psnr", "lr", "ber", "eps_mean", "eps_std") or key.startswith(
-                        "ber_level_"):
+                elif key in _CURVE_KEYS or key.startswith("ber_level_"):
                     row[key] = float(values[e])
             rows.append(row)
     columns = list(dict.fromkeys(k for r in rows for k in r))
@@ -300,12 +346,25 @@ def _ber_level_margins(cfg: Config, curves: list[dict], image_shape) -> list[dic
     return rows
 
 
+def _eps_flip_margins(curves: list[dict]) -> list[dict]:
+    """S0's eps-vs-importance claim: ``-rho`` of eps with the Gauss-Newton flip cost, per
+    source epoch (:func:`eps_flip_margin`)."""
+    return [{"claim": "s0_eps_anticorrelated_with_flip_cost",
+             "comparison": "-rho(flip cost, eps), Gauss-Newton flip cost",
+             "stage": r["stage"], "epoch": r["epoch"], "margin": -r["eps_flip_rho"],
+             "margin_low": -r["eps_flip_rho_high"], "margin_high": -r["eps_flip_rho_low"],
+             "unit": "rank correlation"}
+            for r in curves if r["stage"] == "s0_source"
+            and all(r.get(k) is not None and np.isfinite(r[k])
+                    for k in ("eps_flip_rho", "eps_flip_rho_low", "eps_flip_rho_high"))]
+
+
 def claim_margin_rows(cfg: Config, curves: list[dict], image_shape) -> list[dict]:
     """``claim_margins.csv``: ``claim, comparison, stage, epoch, margin, margin_low,
     margin_high, unit`` from the learning-curve rows (:func:`learning_curve_rows`); ``margin > 0``
     where the claim holds at that epoch, ``[margin_low, margin_high]`` its 95 % interval."""
-    return _ablation_margins(cfg, curves, image_shape) + _ber_level_margins(cfg, curves,
-                                                                            image_shape)
+    return (_ablation_margins(cfg, curves, image_shape)
+            + _ber_level_margins(cfg, curves, image_shape) + _eps_flip_margins(curves))
 
 
 def plot_claim_margins(rows: list[dict], out) -> None:
@@ -328,5 +387,5 @@ def plot_claim_margins(rows: list[dict], out) -> None:
         style_axes(ax, "training epoch", f"margin ({sel[0]['unit']}, > 0: claim holds)",
                    title=claim)
         ax.legend(fontsize="x-small")
-    fig.suptitle("claim margins against training epochs (validation / training logs, 95 % bands)")
+    fig.suptitle("claim margins against training epochs (from the training logs, 95 % bands)")
     save_figure(fig, out / "claim_margins.png")

@@ -21,7 +21,7 @@ DeepJSCC (S1's convolutional backbone and head) is trained per CBR at
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import tensorflow as tf
@@ -174,7 +174,9 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
 
 
 def train_learned_interface(cfg: Config, train_images, val_images, store: WeightStore,
-                            seed: int = 0, log=None) -> tuple[dict, dict]:
+                            seed: int = 0, log=None,
+                            source_monitor: Callable[..., dict] | None = None
+                            ) -> tuple[dict, dict]:
     """S0: source code over ``LearnedBSCInterface`` (STE, ``s0_mse_weight * MSE + L_reg``),
     then importance-aware channel mapper/demapper per CBR over AWGN (and Rayleigh) at SNRs
     drawn from ``s0_snr_range_db``; the ablations of ``s0_ablations`` at the first CBR.
@@ -187,6 +189,11 @@ def train_learned_interface(cfg: Config, train_images, val_images, store: Weight
     With ``cfg.s0_rayleigh_stage2`` every variant and CBR also gets a channel
     mapper/demapper trained over Rayleigh block fading (at ``s0_rayleigh_lr``), on the
     same source code and interface.
+
+    ``source_monitor(source_mapper, source_demapper, interface) -> {name: float}``, when
+    given, runs after every source epoch and its values join that stage's history (the
+    run's per-epoch eps-vs-flip-cost margin); a source stage loaded from the store keeps
+    the history it was trained with.
 
     Returns ``({channel: {variant: {cbr: LearnedInterfaceJSCC}}}, histories)``: channel
     ``"awgn"`` (and ``"rayleigh"`` with its stage), the training channel; variant
@@ -203,6 +210,8 @@ def train_learned_interface(cfg: Config, train_images, val_images, store: Weight
         {"source_mapper": f, "source_demapper": g, "interface": interface},
         lambda work: train_source_stage(f, g, interface, train_images, estimator="ste",
                                         mse_weight=cfg.s0_mse_weight, ckpt_dir=work,
+                                        epoch_metrics=None if source_monitor is None else
+                                        lambda: source_monitor(f, g, interface),
                                         **_stage_kwargs(cfg, cfg.stage1, seed, log,
                                                         val_images)))
     histories = {"s0_source": hist}

@@ -4,7 +4,7 @@ confidence intervals, per-image samples and claim rules.
 The TensorFlow metrics accept NumPy arrays or tensors and return tensors; the
 Bjontegaard metrics are NumPy and return Python floats.
 """
-from .bits import ber, bler, flip_cost, per_level_ber
+from .bits import ber, bler, flip_cost, gauss_newton_flip_cost, per_level_ber
 from .bjontegaard import BD_METHODS, bd_ci95, bd_psnr, bd_rate, rd_envelope
 from .image import MS_SSIM_POWER_FACTORS, PSNR_MAX_DB, image_metrics, ms_ssim, ms_ssim_params, psnr
 from .claims import (CLAIM_KEYS, Claim, claims_markdown, evaluate_claims, replace_marked_block,
@@ -32,6 +32,7 @@ __all__ = [
     "bler",
     "per_level_ber",
     "flip_cost",
+    "gauss_newton_flip_cost",
     "bd_rate",
     "bd_psnr",
     "bd_ci95",

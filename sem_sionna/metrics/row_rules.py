@@ -64,7 +64,8 @@ class RankCorrelation(Rule):
     Rows are selected from ``rows`` (or ``rows[table]``) with ``where``; rows with a
     missing or non-finite value are dropped. The 95 % interval is Fisher's
     ``atanh(rho) +- z_{0.975} se`` with Bonett & Wright's (2000) standard error
-    ``se = sqrt((1 + rho^2 / 2) / (n - 3))`` (rho clipped to +-0.9999). Reproduced
+    ``se = sqrt((1 + rho^2 / 2) / (n - 3))`` (rho clipped to +-0.9999, the interval
+    widened to hold an exact +-1). Reproduced
     when the interval excludes 0 on the side of ``sign``; not reproduced when it lies
     on the other side or contains 0 (``inside_noise``), or when ``n < 4``.
     """
@@ -99,6 +100,7 @@ class RankCorrelation(Rule):
             se = math.sqrt((1 + r * r / 2) / (n - 3))
             z = stats.norm.ppf(0.5 + CONFIDENCE / 2)
             low, high = math.tanh(math.atanh(r) - z * se), math.tanh(math.atanh(r) + z * se)
+            low, high = min(low, rho), max(high, rho)  # |rho| = 1 lies beyond the clip
         s = 1 if low > 0 else -1 if high < 0 else 0
         verdict = REPRODUCED if s == self.sign else NOT_REPRODUCED
         return Outcome(verdict, {

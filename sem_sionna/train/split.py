@@ -121,7 +121,8 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
                        early_stopping_patience: int | None = None, restore_best: bool = False,
                        jit_compile: bool = False,
                        strategy: tf.distribute.Strategy | None = None, seed: int | None = None,
-                       log: Callable[[str], None] | None = None, ckpt_dir=None) -> dict:
+                       log: Callable[[str], None] | None = None, ckpt_dir=None,
+                       epoch_metrics: Callable[[], dict] | None = None) -> dict:
     """Train the source mapper and demapper over a binary interface (stage 1).
 
     Parameters
@@ -156,6 +157,10 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
     seed : int or None -- seed of the samples' ``SeedGenerator`` and of the shuffling.
     ckpt_dir : path or None -- per-epoch checkpoints; a killed run resumes from the last one.
     log : callable or None -- receives one line per epoch (default: ``logging.info``).
+    epoch_metrics : callable or None -- called after every epoch (with that epoch's
+        weights, before any ``restore_best``); its ``{name: float}`` are logged in the
+        history, e.g. S0's per-epoch rank correlation of eps with the bits' flip costs.
+        A diagnostic only: it never drives the schedule or the weights kept.
 
     Output
     ------
@@ -163,7 +168,8 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
         ``-L_hat``; STE: ``mse_weight * MSE``) plus the regulariser (``reg`` for STE),
         ``mse`` (per pixel, averaged over samples),
         ``psnr`` (dB, from ``mse``), ``lr``, ``epoch_time_s``, ``val_mse`` with a validation
-        set and ``eps_mean`` for a learned interface.
+        set, ``eps_mean`` / ``eps_std`` for a learned interface and the keys of
+        ``epoch_metrics``.
     """
     if estimator is None:
         estimator = "ste" if interface.trainable_weights else "vimco"
@@ -218,11 +224,14 @@ def train_source_stage(source_mapper: keras.layers.Layer, source_demapper: keras
                       ckpt_dir, log)
 
     def extra():
+        values = {}
         if interface.trainable_weights and hasattr(interface, "eps"):
             eps = interface.eps
-            return {"eps_mean": float(tf.reduce_mean(eps)),
-                    "eps_std": float(tf.math.reduce_std(eps))}
-        return {}
+            values = {"eps_mean": float(tf.reduce_mean(eps)),
+                      "eps_std": float(tf.math.reduce_std(eps))}
+        if epoch_metrics is not None:
+            values.update({k: float(v) for k, v in epoch_metrics().items()})
+        return values
 
     return trainer.fit(ds, epochs, steps_per_epoch, val, lr_patience, lr_factor,
                        early_stopping_patience, extra, restore_best)

@@ -72,14 +72,20 @@ def test_smoke_writes_every_output(smoke_run):
     assert len(ber) == 8 * 2 and {"level", "eps", "snr_db", "cbr", "ber", "ber_ci95"} <= set(
         ber[0])
     eps = read_csv(smoke_run / "learned_eps.csv")
-    assert len(eps) == 256 and {"bit", "eps", "flip_cost"} <= set(eps[0])
+    assert len(eps) == 256 and {"bit", "eps", "flip_cost", "flip_cost_gn"} <= set(eps[0])
+    agreement = run["flip_cost_gauss_newton"]
+    assert agreement["n_bits"] == 256 and -1 <= agreement["spearman"] <= 1
     assert {r["split"] for r in read_csv(smoke_run / "generalisation.csv")} == {
         "validation", "test"}
     # the smoke profile trains no S0 Rayleigh models (test_split_vs_ldpc_train does)
     assert not any("rayleigh" in name for name in list(params) + list(run["training"]))
     margins = read_csv(smoke_run / "claim_margins.csv")
     assert {r["claim"] for r in margins} == {"s0_fig7_ian_ablation",
-                                             "s1_fig9_ber_falls_with_level"}
+                                             "s1_fig9_ber_falls_with_level",
+                                             "s0_eps_anticorrelated_with_flip_cost"}
+    eps_margins = [r for r in margins if r["claim"] == "s0_eps_anticorrelated_with_flip_cost"]
+    assert [(r["stage"], r["epoch"]) for r in eps_margins] == [("s0_source", 1)]
+    assert "eps_flip_rho" in run["training"]["s0_source"]
     assert {r["comparison"] for r in margins if r["claim"] == "s0_fig7_ian_ablation"} == {
         f"full - {v} (awgn, CBR 0.04167)" for v in ("wo_ia", "wo_ian")}  # no Rayleigh stages
     assert all(r["margin_low"] <= r["margin"] <= r["margin_high"] for r in margins)

@@ -76,8 +76,17 @@ def test_source_stage_vimco_reduces_loss(trained_source):
 def test_source_stage_learned_interface_ste_reduces_loss(images):
     f, g = ToyMapper(), ToyDemapper()
     interface = LearnedBSCInterface(M, seed=1)
+    seen = []
+
+    def probe():  # epoch_metrics sees each epoch's weights; its values join the history
+        seen.append(interface.eps.numpy().copy())
+        return {"eps_max": np.max(seen[-1])}
+
     hist = train_source_stage(f, g, interface, images, epochs=4, lr=3e-3, batch_size=16,
-                              seed=2, log=lambda s: None)
+                              seed=2, log=lambda s: None, epoch_metrics=probe)
+    assert len(seen) == 4 and not np.array_equal(seen[0], seen[-1])
+    np.testing.assert_allclose(hist["eps_max"], [e.max() for e in seen], rtol=1e-6)
+    np.testing.assert_allclose(hist["eps_mean"], [e.mean() for e in seen], rtol=1e-5)
     assert hist["loss"][-1] < hist["loss"][0]
     assert hist["mse"][-1] < hist["mse"][0]
     # mu is trained with the straight-through estimator: eps moved from its initial value
