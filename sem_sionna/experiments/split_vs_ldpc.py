@@ -212,11 +212,12 @@ def interface_tables(cfg: Config, models: Models, val_images, test_images, flip_
     ``generalisation.csv`` (validation vs test PSNR), ``learning_curves.csv`` (per stage
     and epoch) and ``claim_margins.csv`` (the margins of S0 Fig. 7, S1 Fig. 9 and S0's
     eps-vs-flip-cost claim per epoch)."""
+    s0 = next(iter(models.learned_interface["awgn"]["full"].values()))
     with record.stage("interface_tables"):
         tables = {
             "interface_ber": interface_ber_rows(cfg, models.split_jscc, test_images),
-            "learned_eps": learned_eps_rows(models.learned_interface["awgn"]["full"],
-                                            flip_images),
+            "learned_eps": learned_eps_rows(s0.source_mapper, s0.source_demapper,
+                                            s0.interface, flip_images),
             "generalisation": generalisation_rows(cfg, models, val_images, test_images),
             "learning_curves": learning_curve_rows(models.histories)}
         tables["claim_margins"] = claim_margin_rows(cfg, tables["learning_curves"],

@@ -120,20 +120,19 @@ def interface_ber_rows(cfg: Config, split_links: dict, test_images) -> list[dict
     return rows
 
 
-def learned_eps_rows(s0_links: dict, images) -> list[dict]:
+def learned_eps_rows(source_mapper, source_demapper, interface, images) -> list[dict]:
     """S0 rows ``bit, eps, flip_cost, flip_cost_ci95, flip_cost_gn``: the interface's eps,
     the test-MSE increase when that bit alone is flipped (mean over ``images``, from
     :func:`~sem_sionna.experiments.split_vs_ldpc.flip_cost_set`, with its 95 % t
     half-width over them) and its Gauss-Newton estimate
     (:func:`~sem_sionna.metrics.gauss_newton_flip_cost`, as :func:`eps_flip_margin`
     computes it per epoch)."""
-    link = next(iter(s0_links.values()))
-    bits = source_bits(link.source_mapper, images)
+    bits = source_bits(source_mapper, images)
     cost, half = mean_ci95(flip_cost(
-        lambda b: link.source_demapper(tf.convert_to_tensor(b)).numpy(), bits, images,
+        lambda b: source_demapper(tf.convert_to_tensor(b)).numpy(), bits, images,
         per_image=True))
-    estimate = gauss_newton_flip_cost(link.source_demapper, bits, images)
-    eps = link.interface.eps.numpy()
+    estimate = gauss_newton_flip_cost(source_demapper, bits, images)
+    eps = interface.eps.numpy()
     return [{"bit": m, "eps": float(eps[m]), "flip_cost": float(cost[m]),
              "flip_cost_ci95": float(half[m]), "flip_cost_gn": float(estimate[m])}
             for m in range(len(eps))]

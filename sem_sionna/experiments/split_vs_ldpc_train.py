@@ -33,7 +33,7 @@ from sem_sionna.nets.swin import SwinSourceDemapper, SwinSourceMapper
 from sem_sionna.train import (WeightStore, train_channel_stage, train_deepjscc_stage,
                               train_source_stage)
 
-__all__ = ["num_symbols", "describe", "source_bits", "train_split_jscc",
+__all__ = ["num_symbols", "describe", "source_bits", "train_split_jscc", "train_s0_source",
            "train_learned_interface", "train_deepjscc", "ABLATION_SWITCHES"]
 
 #: S0 Fig. 7 ablations: importance-mapper switches of each variant.
@@ -173,6 +173,31 @@ def train_split_jscc(cfg: Config, train_images, val_images, store: WeightStore, 
     return links, histories
 
 
+def train_s0_source(cfg: Config, train_images, val_images, store: WeightStore, seed: int = 0,
+                    log=None, source_monitor: Callable[..., dict] | None = None
+                    ) -> tuple[Any, Any, nets.LearnedBSCInterface, dict]:
+    """S0's source stage alone: source mapper/demapper over ``LearnedBSCInterface``
+    (STE, ``s0_mse_weight * MSE + L_reg``, schedule ``cfg.stage1``); ``source_monitor``
+    as in :func:`train_learned_interface`. Returns ``(source_mapper, source_demapper,
+    interface, history)``."""
+    image_shape = train_images.shape[1:]
+    m = cfg.s0_bits
+    f, g = _source_pair(cfg, image_shape, m, cfg.s0_source)
+    interface = nets.LearnedBSCInterface(m, mu_init=cfg.mu_init, reg_weight=cfg.reg_weight,
+                                         mu_lr_scale=cfg.mu_lr_scale, seed=seed)
+    interface(tf.zeros([1, m]))
+    _, hist = store.load_or_train(
+        "s0_source", source_key(cfg, "learned", image_shape, seed),
+        {"source_mapper": f, "source_demapper": g, "interface": interface},
+        lambda work: train_source_stage(f, g, interface, train_images, estimator="ste",
+                                        mse_weight=cfg.s0_mse_weight, ckpt_dir=work,
+                                        epoch_metrics=None if source_monitor is None else
+                                        lambda: source_monitor(f, g, interface),
+                                        **_stage_kwargs(cfg, cfg.stage1, seed, log,
+                                                        val_images)))
+    return f, g, interface, hist
+
+
 def train_learned_interface(cfg: Config, train_images, val_images, store: WeightStore,
                             seed: int = 0, log=None,
                             source_monitor: Callable[..., dict] | None = None
@@ -201,19 +226,8 @@ def train_learned_interface(cfg: Config, train_images, val_images, store: Weight
     """
     image_shape = train_images.shape[1:]
     m = cfg.s0_bits
-    f, g = _source_pair(cfg, image_shape, m, cfg.s0_source)
-    interface = nets.LearnedBSCInterface(m, mu_init=cfg.mu_init, reg_weight=cfg.reg_weight,
-                                         mu_lr_scale=cfg.mu_lr_scale, seed=seed)
-    interface(tf.zeros([1, m]))
-    _, hist = store.load_or_train(
-        "s0_source", source_key(cfg, "learned", image_shape, seed),
-        {"source_mapper": f, "source_demapper": g, "interface": interface},
-        lambda work: train_source_stage(f, g, interface, train_images, estimator="ste",
-                                        mse_weight=cfg.s0_mse_weight, ckpt_dir=work,
-                                        epoch_metrics=None if source_monitor is None else
-                                        lambda: source_monitor(f, g, interface),
-                                        **_stage_kwargs(cfg, cfg.stage1, seed, log,
-                                                        val_images)))
+    f, g, interface, hist = train_s0_source(cfg, train_images, val_images, store, seed, log,
+                                            source_monitor)
     histories = {"s0_source": hist}
     bits = (source_bits(f, train_images), train_images)
     val = (source_bits(f, val_images), val_images)
