@@ -69,6 +69,7 @@ def main(argv=None) -> dict:
     from sem_sionna.train import WeightStore
 
     args = parse_args(argv)
+    utils.configure_logging()  # one line per epoch with its ETA
     cfg = _profiles()[args.profile]
     cfg = dataclasses.replace(cfg, stage1=dataclasses.replace(cfg.stage1, epochs=args.epochs),
                               early_stop=args.epochs + 1 if args.no_early_stop
