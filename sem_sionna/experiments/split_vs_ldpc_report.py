@@ -37,8 +37,9 @@ from sem_sionna.metrics import (AllOf, Claim, DifferenceGrows, Greater, Less, Ra
 from sem_sionna.utils import derive_seed
 from sem_sionna.utils.io import format_value, write_csv
 
-__all__ = ["CLAIMS", "interface_ber_rows", "learned_eps_rows", "eps_flip_margin",
-           "flip_cost_agreement", "generalisation_rows", "learning_curve_rows",
+__all__ = ["CLAIMS", "EPS_FLIP_METHODS", "interface_ber_rows", "learned_eps_rows",
+           "eps_flip_margin", "flip_cost_agreement", "generalisation_rows",
+           "learning_curve_rows",
            "claim_margin_rows", "plot_interface", "plot_learning_curves",
            "plot_claim_margins", "write_table"]
 
@@ -138,23 +139,37 @@ def learned_eps_rows(source_mapper, source_demapper, interface, images) -> list[
             for m in range(len(eps))]
 
 
-def eps_flip_margin(source_mapper, source_demapper, interface, images) -> dict[str, float]:
-    """S0's eps-vs-importance claim at the current weights: Spearman's rho of the bits'
-    Gauss-Newton flip cost over ``images`` with their eps, and its 95 % interval, by the
-    claim's own rule (history keys ``eps_flip_rho``, ``eps_flip_rho_low``,
-    ``eps_flip_rho_high``; NaN where undefined, e.g. all eps equal).
+#: Flip-cost methods of :func:`eps_flip_margin` and the history-key prefix of each.
+EPS_FLIP_METHODS = {"gauss_newton": "eps_flip_rho", "exact": "eps_flip_exact_rho"}
+_METHOD_LABELS = {"gauss_newton": "Gauss-Newton", "exact": "exact"}
 
-    The exact flip cost of 512 bits over 512 patches takes about 70 s on two CPU cores,
-    too long for every epoch of the quick profile; the estimate takes about 1 s, and the
-    run checks it against the exact cost at the end (:func:`flip_cost_agreement`)."""
+
+def eps_flip_margin(source_mapper, source_demapper, interface, images,
+                    method: str = "gauss_newton") -> dict[str, float]:
+    """S0's eps-vs-importance claim at the current weights: Spearman's rho of the bits'
+    flip cost over ``images`` with their eps, and its 95 % interval, by the claim's own
+    rule; NaN where undefined (e.g. all eps equal).
+
+    ``method="gauss_newton"`` (history keys ``eps_flip_rho``, ``_low``, ``_high``):
+    :func:`~sem_sionna.metrics.gauss_newton_flip_cost`, about 1 s for 512 bits over 512
+    patches on two CPU cores, cheap enough for every epoch; the run checks it against the
+    exact cost at the end (:func:`flip_cost_agreement`). ``method="exact"`` (keys
+    ``eps_flip_exact_rho``, ...): :func:`~sem_sionna.metrics.flip_cost`, about 70 s."""
+    if method not in EPS_FLIP_METHODS:
+        raise ValueError(f"`method` must be one of {sorted(EPS_FLIP_METHODS)}, "
+                         f"got {method!r}")
     bits = source_bits(source_mapper, images)
-    cost = gauss_newton_flip_cost(source_demapper, bits, images)
+    if method == "exact":
+        cost = flip_cost(lambda b: source_demapper(tf.convert_to_tensor(b)).numpy(), bits,
+                         images)
+    else:
+        cost = gauss_newton_flip_cost(source_demapper, bits, images)
     eps = interface.eps.numpy()
     ev = _EPS_RULE.evaluate(None, {"learned_eps": [
         {"flip_cost": float(c), "eps": float(e)} for c, e in zip(cost, eps)]}).evidence
-    return {name: float("nan") if ev[key] is None else float(ev[key])
-            for name, key in (("eps_flip_rho", "rho"), ("eps_flip_rho_low", "low"),
-                              ("eps_flip_rho_high", "high"))}
+    prefix = EPS_FLIP_METHODS[method]
+    return {prefix + suffix: float("nan") if ev[key] is None else float(ev[key])
+            for suffix, key in (("", "rho"), ("_low", "low"), ("_high", "high"))}
 
 
 def flip_cost_agreement(rows: list[dict]) -> dict:
@@ -243,8 +258,8 @@ def _flat_histories(histories: dict):
             yield name, hist
 
 
-_CURVE_KEYS = ("psnr", "lr", "ber", "eps_mean", "eps_std", "eps_flip_rho", "eps_flip_rho_low",
-               "eps_flip_rho_high")
+_CURVE_KEYS = ("psnr", "lr", "ber", "eps_mean", "eps_std") + tuple(
+    p + s for p in EPS_FLIP_METHODS.values() for s in ("", "_low", "_high"))
 
 
 def learning_curve_rows(histories: dict) -> list[dict]:
@@ -346,16 +361,22 @@ def _ber_level_margins(cfg: Config, curves: list[dict], image_shape) -> list[dic
 
 
 def _eps_flip_margins(curves: list[dict]) -> list[dict]:
-    """S0's eps-vs-importance claim: ``-rho`` of eps with the Gauss-Newton flip cost, per
-    source epoch (:func:`eps_flip_margin`)."""
-    return [{"claim": "s0_eps_anticorrelated_with_flip_cost",
-             "comparison": "-rho(flip cost, eps), Gauss-Newton flip cost",
-             "stage": r["stage"], "epoch": r["epoch"], "margin": -r["eps_flip_rho"],
-             "margin_low": -r["eps_flip_rho_high"], "margin_high": -r["eps_flip_rho_low"],
-             "unit": "rank correlation"}
-            for r in curves if r["stage"] == "s0_source"
-            and all(r.get(k) is not None and np.isfinite(r[k])
-                    for k in ("eps_flip_rho", "eps_flip_rho_low", "eps_flip_rho_high"))]
+    """S0's eps-vs-importance claim: ``-rho`` of eps with the flip cost, per source epoch
+    where logged (:func:`eps_flip_margin`), one comparison per flip-cost method."""
+    rows = []
+    for method, key in EPS_FLIP_METHODS.items():
+        for r in curves:
+            if r["stage"] != "s0_source" or not all(
+                    r.get(k) is not None and np.isfinite(r[k])
+                    for k in (key, key + "_low", key + "_high")):
+                continue
+            rows.append({"claim": "s0_eps_anticorrelated_with_flip_cost",
+                         "comparison": f"-rho(flip cost, eps), {_METHOD_LABELS[method]} "
+                                       "flip cost",
+                         "stage": r["stage"], "epoch": r["epoch"], "margin": -r[key],
+                         "margin_low": -r[key + "_high"], "margin_high": -r[key + "_low"],
+                         "unit": "rank correlation"})
+    return rows
 
 
 def claim_margin_rows(cfg: Config, curves: list[dict], image_shape) -> list[dict]:

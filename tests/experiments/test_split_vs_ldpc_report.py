@@ -65,15 +65,21 @@ def test_ber_level_margin_is_minus_the_rank_correlation(tmp_path):
 def test_eps_flip_margin_is_minus_the_rank_correlation_of_the_source_stage():
     curves = [{"stage": "s0_source", "epoch": 1, "eps_flip_rho": -0.2,
                "eps_flip_rho_low": -0.3, "eps_flip_rho_high": -0.1},
-              {"stage": "s0_source", "epoch": 2, "eps_flip_rho": None},  # not logged
+              {"stage": "s0_source", "epoch": 2, "eps_flip_rho": None,  # not logged
+               "eps_flip_exact_rho": 0.1, "eps_flip_exact_rho_low": 0.0,
+               "eps_flip_exact_rho_high": 0.2},
               {"stage": "s1_source", "epoch": 1, "eps_flip_rho": 0.5,
                "eps_flip_rho_low": 0.4, "eps_flip_rho_high": 0.6}]
     rows = [r for r in claim_margin_rows(SMOKE, curves, SHAPE)
             if r["claim"] == "s0_eps_anticorrelated_with_flip_cost"]
-    assert len(rows) == 1
+    assert [(r["comparison"], r["epoch"]) for r in rows] == [
+        ("-rho(flip cost, eps), Gauss-Newton flip cost", 1),
+        ("-rho(flip cost, eps), exact flip cost", 2)]
     r = rows[0]
     assert (r["epoch"], r["margin"], r["margin_low"], r["margin_high"]) == (1, 0.2, 0.1, 0.3)
     assert r["unit"] == "rank correlation"
+    assert (rows[1]["margin"], rows[1]["margin_low"], rows[1]["margin_high"]) == (
+        -0.1, -0.2, -0.0)
 
 
 class _Bits(keras.layers.Layer):
@@ -111,6 +117,12 @@ def test_eps_flip_margin_and_agreement_on_a_code_with_planted_importance():
         "eps_flip_rho_high"]
     flat = eps_flip_margin(mapper, demapper, _Eps(np.full(8, 0.1)), images)
     assert all(np.isnan(v) for v in flat.values())  # equal eps: no rank correlation
+    exact = eps_flip_margin(mapper, demapper, _Eps(0.3 - 0.3 * w), images, method="exact")
+    assert set(exact) == {"eps_flip_exact_rho", "eps_flip_exact_rho_low",
+                          "eps_flip_exact_rho_high"}
+    assert exact["eps_flip_exact_rho"] == pytest.approx(falling["eps_flip_rho"])
+    with pytest.raises(ValueError, match="method"):
+        eps_flip_margin(mapper, demapper, _Eps(0.3 * w), images, method="taylor")
     from sem_sionna.metrics import flip_cost, gauss_newton_flip_cost
     bits = mapper(images).numpy()
     exact = flip_cost(lambda u: demapper(tf.convert_to_tensor(u)).numpy(), bits, images)
